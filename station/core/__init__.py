@@ -1,0 +1,1 @@
+"""The pure quality core: no I/O, no clock, only functions over frozen dataclasses."""
