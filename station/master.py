@@ -1,0 +1,524 @@
+"""Master data: validate QMS documents and turn them into the typed objects of the core.
+
+Contract: `shared/contract/schemas/{plan,instrument,operator,standard}.schema.json` and
+`mqtt.md` ("Master data"). Two sources feed the same checks: the `[master] dir` folder, read
+at start as an offline bootstrap (`load_master_dir`), and retained MQTT messages, checked by
+the sync daemon (`validate_master`). An invalid document changes nothing; every reason is
+one short line `$.json.path: what is wrong (got VALUE)`.
+
+The JSON Schemas catch structure; `semantic_errors` catches what a schema cannot say
+(impossible calendar dates, lsl above usl, duplicate characteristic ids, NaN) so that the
+conversion in `to_model` never meets a value it cannot represent.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any, get_args
+
+from jsonschema import ValidationError
+
+from station.core.model import (
+    Characteristic,
+    CharacteristicKind,
+    ChartKind,
+    DecisionRuleName,
+    Instrument,
+    InstrumentStatus,
+    MasterData,
+    NelsonRule,
+    Operator,
+    Plan,
+    PlanStatus,
+    Qualification,
+    SpcSpec,
+    Standard,
+)
+from station.schemas import MASTER_SCHEMA_IDS, SchemaName, validator
+
+MASTER_KINDS: tuple[str, ...] = ("plan", "instrument", "operator", "standard")
+SCHEMA_ID_OF: dict[str, str] = {kind: sid for sid, kind in MASTER_SCHEMA_IDS.items()}
+_SCHEMA_NAMES: dict[str, SchemaName] = {
+    "plan": "plan",
+    "instrument": "instrument",
+    "operator": "operator",
+    "standard": "standard",
+}
+# What the schemas' patterns mean, for messages a technician can act on. Python's `$` also
+# matches before a final "\n", so the schemas' own `^...$` patterns let "CAL-1\n" through;
+# semantic_errors re-checks with \Z.
+_DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
+_ID_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
+_DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
+_ID_RE = re.compile(r"[A-Za-z0-9._-]{1,64}\Z")
+MAX_DEPTH = 16
+_TYPE_NAMES = {
+    "string": "a string",
+    "number": "a number",
+    "integer": "an integer",
+    "boolean": "true or false",
+    "array": "an array",
+    "object": "an object",
+    "null": "null",
+}
+
+
+class MasterDataError(ValueError):
+    """A document could not be converted: it was not valid master data."""
+
+
+@dataclass(frozen=True)
+class MasterDoc:
+    """One valid master-data document and the file it came from."""
+
+    kind: str
+    id: str
+    doc: dict[str, Any]
+    path: Path
+
+    @property
+    def rev(self) -> str | None:
+        """The plan revision, None for other kinds."""
+        rev = self.doc.get("rev") if self.kind == "plan" else None
+        return rev if isinstance(rev, str) else None
+
+
+def show(value: object) -> str:
+    """Render a JSON value for a problem line (compact JSON, cut at 80 characters)."""
+    try:
+        text = json.dumps(value, ensure_ascii=False, allow_nan=True, separators=(",", ":"))
+    except (TypeError, ValueError, RecursionError):
+        text = f"a {type(value).__name__}"
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _path(parts: Iterable[str | int]) -> str:
+    out = "$"
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", part):
+            out += f".{part}"
+        else:
+            out += f"[{json.dumps(part)}]"
+    return out
+
+
+def _describe(err: ValidationError) -> list[str]:
+    """Turn one jsonschema error into short lines; `required` names the missing key itself."""
+    where = _path(err.absolute_path)
+    value: Any = err.validator_value
+    got = f" (got {show(err.instance)})"
+    if err.validator == "required" and isinstance(err.instance, dict):
+        missing = [k for k in value if k not in err.instance]
+        return [f"{_path([*err.absolute_path, k])}: required key is missing" for k in missing]
+    if err.validator == "anyOf" and all(set(s) == {"required"} for s in value):
+        keys = " or ".join(str(k) for s in value for k in s["required"])
+        return [f"{where}: needs {keys}"]
+    if err.validator == "const":
+        what = f"must be {show(value)}"
+    elif err.validator == "enum":
+        shown = [show(v) for v in value]
+        what = "must be " + (
+            " or ".join(shown) if len(shown) == 2 else "one of " + ", ".join(shown)
+        )
+    elif err.validator == "type":
+        names = [_TYPE_NAMES.get(t, t) for t in ([value] if isinstance(value, str) else value)]
+        what = "must be " + " or ".join(names)
+    elif err.validator == "pattern":
+        what = {
+            _DATE_PATTERN: "must be a date YYYY-MM-DD",
+            _ID_PATTERN: "must be 1-64 characters of A-Z a-z 0-9 . _ -",
+        }.get(value, f"must match {value}")
+    elif err.validator == "minimum":
+        what = f"must be at least {value}"
+    elif err.validator == "exclusiveMinimum":
+        what = f"must be greater than {value}"
+    elif err.validator == "maximum":
+        what = f"must be at most {value}"
+    elif err.validator in ("minItems", "minLength") and value == 1:
+        what = "must not be empty"
+    else:
+        what = err.message
+    return [f"{where}: {what}{got}"]
+
+
+def _schema_problems(kind: str, doc: object) -> list[str]:
+    lines: list[str] = []
+    errors = validator(_SCHEMA_NAMES[kind]).iter_errors(doc)
+    for err in sorted(errors, key=lambda e: [str(p).zfill(9) for p in e.absolute_path]):
+        lines += [line for line in _describe(err) if line not in lines]
+    return lines
+
+
+def _paths(value: object) -> Iterator[tuple[tuple[str | int, ...], object]]:
+    """Yield (path parts, value) for every scalar inside `value` (iterative: no depth limit)."""
+    stack: list[tuple[tuple[str | int, ...], object]] = [((), value)]
+    while stack:
+        parts, node = stack.pop()
+        if isinstance(node, dict) and node:
+            stack += [((*parts, str(k)), v) for k, v in reversed(node.items())]
+        elif isinstance(node, list) and node:
+            stack += [((*parts, i), v) for i, v in reversed(list(enumerate(node)))]
+        else:
+            yield parts, node
+
+
+def _date_problem(where: str, value: object) -> str | None:
+    """A date that passed the schema's pattern but is no real day (2026-02-30, "…\\n")."""
+    if not isinstance(value, str) or not re.search(_DATE_PATTERN, value):
+        return None  # absent, or the schema already reports it
+    if _DATE_RE.match(value):
+        try:
+            date.fromisoformat(value)
+            return None
+        except ValueError:
+            return f"{where}: not a real calendar date (got {show(value)})"
+    return f"{where}: must be a date YYYY-MM-DD (got {show(value)})"
+
+
+def _id_problem(where: str, value: object) -> str | None:
+    if isinstance(value, str) and re.search(_ID_PATTERN, value) and not _ID_RE.match(value):
+        return f"{where}: must be 1-64 characters of A-Z a-z 0-9 . _ - (got {show(value)})"
+    return None
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return None
+
+
+def _characteristic_problems(i: int, c: Mapping[str, Any]) -> list[str]:
+    out: list[str] = []
+    where = f"$.characteristics[{i}]"
+    lsl, usl = _number(c.get("lsl")), _number(c.get("usl"))
+    if lsl is not None and usl is not None and lsl > usl:
+        out.append(f"{where}.lsl: must not be greater than usl {c['usl']} (got {show(c['lsl'])})")
+    if c.get("kind") == "attribute":
+        for key in ("nominal", "lsl", "usl", "spc"):
+            if c.get(key) is not None:
+                out.append(f"{where}.{key}: only for variable characteristics (got {show(c[key])})")
+        return out
+    spc = c.get("spc")
+    if not isinstance(spc, dict):
+        return out
+    chart, subgroup = spc.get("chart", "imr"), spc.get("subgroup", 1)
+    if isinstance(subgroup, int) and chart == "imr" and subgroup != 1:
+        out.append(f'{where}.spc.subgroup: must be 1 for chart "imr" (got {show(subgroup)})')
+    if isinstance(subgroup, int) and chart in ("xbar-r", "xbar-s") and subgroup < 2:
+        out.append(f"{where}.spc.subgroup: must be at least 2 for chart {show(chart)} (got 1)")
+    limits = {k: _number(spc.get(k)) for k in ("center", "ucl", "lcl")}
+    given = [k for k in limits if k in spc]
+    if given and len(given) < 3:
+        missing = ", ".join(k for k in limits if k not in spc)
+        out.append(f"{where}.spc: center, ucl and lcl go together; missing {missing}")
+    center, ucl, lcl = limits["center"], limits["ucl"], limits["lcl"]
+    if center is not None and ucl is not None and lcl is not None and not lcl < center < ucl:
+        out.append(f"{where}.spc: needs lcl < center < ucl (got {lcl}, {center}, {ucl})")
+    return out
+
+
+def semantic_errors(kind: str, doc: Any) -> list[str]:
+    """What the schema cannot check; safe on any input (it never raises).
+
+    Dates must be real calendar days, ids must not end in a newline, numbers must be finite,
+    a plan's characteristic ids must be unique, lsl must not exceed usl, attribute
+    characteristics carry no limits, SPC settings must be coherent. A nominal outside the
+    limits is allowed (one-sided and offset tolerances exist).
+    """
+    if not isinstance(doc, dict):
+        return []
+    out: list[str] = []
+    for parts, value in _paths(doc):
+        if isinstance(value, float) and not math.isfinite(value):
+            out.append(f"{_path(parts)}: must be a finite number (got {value})")
+    out += filter(None, [_id_problem("$.id", doc.get("id"))])
+    if kind in ("instrument", "standard"):
+        out += filter(None, [_date_problem("$.cal_due", doc.get("cal_due"))])
+    quals = doc.get("qualifications")
+    if kind == "operator" and isinstance(quals, list):
+        for i, q in enumerate(quals):
+            if isinstance(q, dict):
+                problem = _date_problem(f"$.qualifications[{i}].expires", q.get("expires"))
+                out += filter(None, [problem])
+    chars = doc.get("characteristics")
+    if kind == "plan" and isinstance(chars, list):
+        first: dict[str, int] = {}
+        for i, c in enumerate(chars):
+            if not isinstance(c, dict):
+                continue
+            cid = c.get("id")
+            out += filter(None, [_id_problem(f"$.characteristics[{i}].id", cid)])
+            if isinstance(cid, str) and cid in first:
+                out.append(
+                    f"$.characteristics[{i}].id: duplicate characteristic id, "
+                    f"also at $.characteristics[{first[cid]}] (got {show(cid)})"
+                )
+            elif isinstance(cid, str):
+                first[cid] = i
+            out += _characteristic_problems(i, c)
+    return out
+
+
+def validate_master(kind: str, doc: Any, expected_id: str | None = None) -> list[str]:
+    """Every reason `doc` is not a valid `kind` document; empty when it is valid.
+
+    `expected_id` is the `{id}` of the MQTT topic it arrived on (contract: they must match).
+    """
+    if kind not in SCHEMA_ID_OF:
+        return [f"unknown master-data kind (got {show(kind)}); expected " + ", ".join(MASTER_KINDS)]
+    if not isinstance(doc, dict):
+        return [f"$: must be a JSON object (got {show(doc)})"]
+    # Master documents are at most 5 levels deep; a hostile depth would overflow the stack
+    # of the validator (jsonschema recurses), so it is refused before validation.
+    if (deepest := max(len(parts) for parts, _ in _paths(doc))) > MAX_DEPTH:
+        return [f"$: nested {deepest} levels deep, at most {MAX_DEPTH} allowed"]
+    out = _schema_problems(kind, doc) + semantic_errors(kind, doc)
+    if expected_id is not None and doc.get("id") != expected_id:
+        got = show(doc.get("id"))
+        out.append(f"$.id: must equal the id in the topic {show(expected_id)} (got {got})")
+    return out
+
+
+def _strict_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"duplicate key {show(key)} in one object")
+        out[key] = value
+    return out
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def parse_json(text: str | bytes) -> Any:
+    """Parse strict JSON: no NaN/Infinity, no duplicate keys (the later would silently win).
+
+    Raises:
+        ValueError: a `json.JSONDecodeError` (with lineno/colno) or a plain ValueError.
+    """
+    try:
+        return json.loads(text, object_pairs_hook=_strict_object, parse_constant=_reject_constant)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+
+
+def _read_doc(path: Path) -> tuple[Any, str | None]:
+    try:
+        return parse_json(path.read_bytes().decode("utf-8")), None
+    except OSError as exc:
+        return None, f"{path}: cannot read: {exc.strerror or exc}"
+    except UnicodeDecodeError as exc:
+        return None, f"{path}: not UTF-8 text (bad byte at offset {exc.start})"
+    except json.JSONDecodeError as exc:
+        return None, f"{path}: line {exc.lineno}, column {exc.colno}: invalid JSON: {exc.msg}"
+    except ValueError as exc:
+        return None, f"{path}: invalid JSON: {exc}"
+
+
+def load_master_dir(folder: Path) -> tuple[list[MasterDoc], list[str]]:
+    """Read every `*.json` file of `folder` (sorted by name), one master document per file.
+
+    Returns the valid documents and one `FILE: $.path: ... (got VALUE)` line per problem.
+    A (kind, id) defined twice is an error naming both files; plans are keyed by (id, rev),
+    so several revisions of one plan may sit side by side. The first file keeps its place.
+    """
+    if not folder.is_dir():
+        return [], [f"{folder}: master-data folder does not exist"]
+    docs: list[MasterDoc] = []
+    problems: list[str] = []
+    seen: dict[tuple[str, str, str | None], Path] = {}
+    for path in sorted(p for p in folder.glob("*.json") if p.is_file()):
+        doc, error = _read_doc(path)
+        if error is not None:
+            problems.append(error)
+            continue
+        if not isinstance(doc, dict):
+            problems.append(f"{path}: $: must be a JSON object (got {show(doc)})")
+            continue
+        schema = doc.get("schema", ...)
+        kind = MASTER_SCHEMA_IDS.get(schema) if isinstance(schema, str) else None
+        if kind is None:
+            known = ", ".join(show(s) for s in MASTER_SCHEMA_IDS)
+            what = "required key is missing" if schema is ... else "unknown master-data schema"
+            got = "" if schema is ... else f" (got {show(schema)})"
+            problems.append(f"{path}: $.schema: {what}{got}; expected one of {known}")
+            continue
+        lines = validate_master(kind, doc)
+        if lines:
+            problems += [f"{path}: {line}" for line in lines]
+            continue
+        item = MasterDoc(kind=kind, id=doc["id"], doc=doc, path=path)
+        key = (kind, item.id, item.rev)
+        if key in seen:
+            what = f"{kind} {show(item.id)}" + (f" rev {show(item.rev)}" if item.rev else "")
+            problems.append(f"{path}: $.id: {what} is also defined in {seen[key]}")
+            continue
+        seen[key] = path
+        docs.append(item)
+    return docs, problems
+
+
+def _enum(value: Any, literal: Any) -> Any:
+    if value not in get_args(literal):
+        raise MasterDataError(f"{show(value)} is not one of {', '.join(get_args(literal))}")
+    return value
+
+
+def _opt_float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _date(value: Any) -> date:
+    if not isinstance(value, str) or not _DATE_RE.match(value):
+        raise MasterDataError(f"{show(value)} is not a date YYYY-MM-DD")
+    return date.fromisoformat(value)
+
+
+def _spc(doc: Mapping[str, Any]) -> SpcSpec:
+    # Defaults are the schema's (`default` keywords); chart "imr" is the one-sample chart.
+    return SpcSpec(
+        chart=_enum(doc.get("chart", "imr"), ChartKind),
+        subgroup=int(doc.get("subgroup", 1)),
+        rules=tuple(_enum(r, NelsonRule) for r in doc.get("rules", ("nelson-1", "nelson-2"))),
+        baseline=int(doc.get("baseline", 25)),
+        center=_opt_float(doc.get("center")),
+        ucl=_opt_float(doc.get("ucl")),
+        lcl=_opt_float(doc.get("lcl")),
+    )
+
+
+def _characteristic(c: Mapping[str, Any]) -> Characteristic:
+    spc = c.get("spc")
+    return Characteristic(
+        id=str(c["id"]),
+        kind=_enum(c["kind"], CharacteristicKind),
+        name=str(c.get("name", "")),
+        nominal=_opt_float(c.get("nominal")),
+        lsl=_opt_float(c.get("lsl")),
+        usl=_opt_float(c.get("usl")),
+        unit=c.get("unit"),
+        instrument_type=c.get("instrument_type"),
+        samples=int(c.get("samples", 1)),
+        rule=_enum(c.get("rule", "simple"), DecisionRuleName),
+        critical=bool(c.get("critical", False)),
+        spc=None if spc is None else _spc(spc),
+    )
+
+
+def _convert(kind: str, d: Mapping[str, Any]) -> Plan | Instrument | Operator | Standard:
+    if kind == "plan":
+        return Plan(
+            id=d["id"],
+            rev=d["rev"],
+            status=_enum(d["status"], PlanStatus),
+            part_numbers=tuple(d["part_numbers"]),
+            characteristics=tuple(_characteristic(c) for c in d["characteristics"]),
+            title=d.get("title", ""),
+            qualifications=tuple(d.get("qualifications", ())),
+            instruction=d.get("instruction", ""),
+        )
+    if kind == "instrument":
+        return Instrument(
+            id=d["id"],
+            type=d["type"],
+            status=_enum(d["status"], InstrumentStatus),
+            cal_due=_date(d["cal_due"]),
+            unit=d["unit"],
+            resolution=float(d["resolution"]),
+            description=d.get("description", ""),
+            u=_opt_float(d.get("u")),
+            mpe=_opt_float(d.get("mpe")),
+            check_interval_h=_opt_float(d.get("check_interval_h")),
+        )
+    if kind == "operator":
+        quals = d["qualifications"]
+        return Operator(
+            id=d["id"],
+            name=d["name"],
+            badge=d["badge"],
+            qualifications=tuple(
+                Qualification(q["code"], None if q.get("expires") is None else _date(q["expires"]))
+                for q in quals
+            ),
+            active=bool(d.get("active", True)),
+        )
+    if kind == "standard":
+        return Standard(
+            id=d["id"],
+            type=d["type"],
+            value=float(d["value"]),
+            unit=d["unit"],
+            uncertainty=float(d["uncertainty"]),
+            cal_due=_date(d["cal_due"]),
+        )
+    raise MasterDataError(f"unknown master-data kind {show(kind)}")
+
+
+def to_model(kind: str, doc: Mapping[str, Any]) -> Plan | Instrument | Operator | Standard:
+    """Convert a document that passed `validate_master` into its typed core object.
+
+    Raises:
+        MasterDataError: the document was not valid (call `validate_master` first).
+    """
+    try:
+        return _convert(kind, doc)
+    except MasterDataError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise MasterDataError(
+            f"{kind} {show(doc.get('id'))}: not valid master data: {exc!r}"
+        ) from exc
+
+
+def master_snapshot(docs: Iterable[MasterDoc | tuple[str, Mapping[str, Any]]]) -> MasterData:
+    """Build the typed snapshot from valid documents (`MasterDoc`s or `(kind, doc)` pairs).
+
+    Every plan revision is kept (the core picks the released one); each kind is sorted by id
+    (plans by id, then rev) so that equal inputs give equal snapshots.
+    """
+    plans: list[Plan] = []
+    instruments: list[Instrument] = []
+    operators: list[Operator] = []
+    standards: list[Standard] = []
+    for item in docs:
+        kind, doc = (item.kind, item.doc) if isinstance(item, MasterDoc) else item
+        obj = to_model(kind, doc)
+        if isinstance(obj, Plan):
+            plans.append(obj)
+        elif isinstance(obj, Instrument):
+            instruments.append(obj)
+        elif isinstance(obj, Operator):
+            operators.append(obj)
+        else:
+            standards.append(obj)
+    return MasterData(
+        plans=tuple(sorted(plans, key=lambda p: (p.id, p.rev))),
+        instruments=tuple(sorted(instruments, key=lambda i: i.id)),
+        operators=tuple(sorted(operators, key=lambda o: o.id)),
+        standards=tuple(sorted(standards, key=lambda s: s.id)),
+    )
+
+
+__all__ = [
+    "MASTER_KINDS",
+    "SCHEMA_ID_OF",
+    "MasterDataError",
+    "MasterDoc",
+    "load_master_dir",
+    "master_snapshot",
+    "parse_json",
+    "semantic_errors",
+    "show",
+    "to_model",
+    "validate_master",
+]
