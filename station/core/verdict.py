@@ -24,12 +24,14 @@ in exact rational arithmetic (`fractions.Fraction`):
 
 1. The reading is taken by its decimal text: a str as given, a float by its shortest repr
    (``Decimal(repr(x))``), which is the decimal the driver parsed.
-2. When the reading arrives in the instrument's registered unit, it is quantized to the
-   nearest multiple of the instrument's `resolution` (round half to even). This removes
-   float noise (12.399999618530273 at resolution 0.001 is 12.400) and never moves a value
-   by more than half a digit of the instrument, which the instrument cannot resolve anyway.
-   A reading in another unit of the same dimension (a caliper switched to inch) is not
-   quantized: its resolution in that unit is not known and guessing it could move it.
+2. When the reading arrives in the instrument's registered unit and lies within a
+   thousandth of a resolution step of a multiple of the instrument's `resolution`, it is
+   snapped to that multiple. This removes binary float noise (a float32 Modbus register's
+   12.399999618530273 at resolution 0.001 is 12.400) but never moves a real digit: a
+   reading with more digits than the registered resolution (12.346 from a caliper
+   registered at 0.01) is kept exactly as the instrument sent it, because the record must
+   carry the instrument's value, not an invented one. A reading in another unit of the
+   same dimension (a caliper switched to inch) is never snapped.
 3. The value is converted to the plan's unit with the exact factor (`units.factor`): 0.4882
    in is exactly 12.40028 mm, which exceeds a 12.4 mm limit (fail), however it would print.
 4. Limits and U are taken by their decimal repr too (U converted exactly from the
@@ -261,7 +263,9 @@ def judge_variable(
         res = exact(instrument.resolution)
         resolution_plan = res * factor(instrument.unit, plan_unit)
         if res > 0 and same_unit(unit, instrument.unit):
-            quantized_reading = round(reading / res) * res
+            snapped = round(reading / res) * res
+            if abs(snapped - reading) <= res / 1000:  # float noise only, never a digit
+                quantized_reading = snapped
     v = quantized_reading * factor(unit, plan_unit)
 
     w = u_plan if characteristic.rule == "guarded" else None

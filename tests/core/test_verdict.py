@@ -154,10 +154,19 @@ def test_without_an_instrument_nothing_is_quantized() -> None:
     assert (j.verdict, j.quantized) == ("fail", False)
 
 
-def test_a_value_off_the_resolution_grid_is_rounded_half_to_even() -> None:
+def test_a_real_digit_beyond_the_registered_resolution_is_kept_not_rounded() -> None:
+    # The record carries the instrument's value: 3.305 from a gauge registered at 0.01 mm
+    # stays 3.305 (and fails a 3.3 limit) instead of being rounded into tolerance.
     coarse = caliper(resolution=0.01)
-    assert judge_variable(SHIM, "3.305", "mm", instrument=coarse).value == 3.3
-    assert judge_variable(SHIM, "3.315", "mm", instrument=coarse).value == 3.32
+    j = judge_variable(SHIM, "3.305", "mm", instrument=coarse)
+    assert (j.value, j.verdict, j.quantized) == (3.305, "fail", False)
+
+
+def test_float_noise_is_snapped_to_the_resolution_grid() -> None:
+    # float32 of 3.3 from a Modbus register: 3.299999952316284
+    coarse = caliper(resolution=0.001)
+    j = judge_variable(SHIM, 3.299999952316284, "mm", instrument=coarse)
+    assert (j.value, j.verdict, j.quantized) == (3.3, "pass", True)
 
 
 INCH_TABLE = [

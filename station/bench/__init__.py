@@ -1,0 +1,1 @@
+"""The bench services: the workflow rules, instrument checks and input readers (no UI)."""

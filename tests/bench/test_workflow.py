@@ -1,0 +1,274 @@
+"""The bench rules, driven as the UI drives them, against a real store and the shipped master data.
+
+Every refusal path of the bench issue is here: unknown badge, unqualified operator, no released
+plan, overdue / quarantined / unchecked instrument, wrong instrument type, storage budget; plus
+a passing and a rejected inspection, redo, resume after a crash, and a failing instrument check
+with its suspect list. Records are checked against the contract schema.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from drivers.base import Reading
+from station.bench.workflow import Mode, Workflow
+from station.schemas import schema_errors
+from station.settings import Config
+from station.store import Store
+
+RD = Callable[[float, str | None, str], Reading]
+CALIPER = "caliper"  # input name in config/station.toml (push, no fixed instrument)
+
+
+def records(store: Store) -> list[dict[str, object]]:
+    out = [r.envelope() for r in store.records()]
+    for env in out:
+        assert schema_errors("record", env) == [], env
+    return out
+
+
+def login_and_start(wf: Workflow, part: str = "PN-778") -> None:
+    assert wf.scan("B-1017").level == "ok"
+    n = wf.scan(part)
+    assert n.level == "ok", n.lines()
+    assert wf.state.mode is Mode.INSPECTING
+
+
+def test_passing_inspection_writes_a_valid_accept_record(
+    wf: Workflow, store: Store, clock: Any, rd: RD
+) -> None:
+    login_and_start(wf, "]C1" + "0109506000134352" + "21SN-0001\x1d10L42")
+    assert wf.scan("CAL-0042").level == "ok"
+    assert wf.reading(CALIPER, rd(12.346, "mm", "01A+0012.346")).level == "ok"
+    assert wf.reading(CALIPER, rd(25.01, "mm", "01A+0025.010")).level == "ok"
+    done = wf.judge_attribute(True)
+    assert done.level == "ok" and "ACCEPTED" in done.text
+    insp = [r for r in records(store) if r["type"] == "inspection"]
+    assert len(insp) == 1
+    body = insp[0]["body"]
+    assert isinstance(body, dict)
+    assert body["result"] == "accept"
+    assert body["part"] == {
+        "number": "09506000134352",  # the plan's part number that matched: the GTIN
+        "serial": "SN-0001",
+        "lot": "L42",
+        "scan": "]C10109506000134352" + "21SN-0001\x1d10L42",
+    }
+    bore = body["measurements"][0]
+    assert (
+        bore["characteristic"],
+        bore["value"],
+        bore["raw"],
+        bore["instrument"],
+        bore["cal_due"],
+    ) == ("bore-dia", 12.346, "01A+0012.346", "CAL-0042", "2027-06-30")
+    kinds = [r["body"]["kind"] for r in records(store) if r["type"] == "event"]  # type: ignore[index]
+    assert "login" in kinds
+    assert store.load_draft() is None
+    assert wf.state.mode is Mode.READY  # next part of the same plan, operator still logged in
+
+
+def test_rejected_inspection_opens_the_nc_and_records_it(
+    wf: Workflow, store: Store, clock: Any, rd: RD
+) -> None:
+    login_and_start(wf)
+    wf.scan("CAL-0042")
+    assert wf.reading(CALIPER, rd(12.45, "mm", "01A+0012.450")).level == "error"
+    wf.reading(CALIPER, rd(25.0, "mm", "01A+0025.000"))
+    n = wf.judge_attribute(True)
+    assert "REJECTED" in n.text and wf.state.mode is Mode.NONCONFORMANCE
+    assert wf.scan("PN-778").level == "error"  # no next part before the NC
+    assert wf.submit_nonconformance("dimension-out-of-tolerance", "  ").level == "error"
+    assert wf.submit_nonconformance("made-up", "x").level == "error"
+    assert (
+        wf.submit_nonconformance("dimension-out-of-tolerance", "bore oversize 0.05").level == "ok"
+    )
+    recs = records(store)
+    insp = next(r for r in recs if r["type"] == "inspection")
+    nc = next(r for r in recs if r["type"] == "nonconformance")
+    assert nc["body"]["inspection"] == insp["id"]  # type: ignore[index]
+    assert nc["body"]["characteristics"] == ["bore-dia"]  # type: ignore[index]
+    assert wf.state.mode is Mode.READY
+
+
+def test_guarded_rule_gives_indeterminate_inside_the_guard_band(
+    wf: Workflow, store: Store, clock: Any, rd: RD
+) -> None:
+    login_and_start(wf)
+    wf.scan("CAL-0042")
+    wf.reading(CALIPER, rd(12.35, "mm", "01A+0012.350"))
+    n = wf.reading(CALIPER, rd(25.04, "mm", "01A+0025.040"))  # U = 0.02: 25.03 < x <= 25.07
+    assert "INDETERMINATE" in n.text
+    assert "INDETERMINATE" in wf.judge_attribute(True).text
+    assert (
+        next(r for r in records(store) if r["type"] == "inspection")["body"]["result"]
+        == "indeterminate"
+    )  # type: ignore[index]
+
+
+def test_unknown_badge_and_inactive_flows(wf: Workflow) -> None:
+    n = wf.scan("B-9999")
+    assert n.level == "error" and "B-9999" in n.text
+    assert wf.scan("PN-778").text == "scan your badge first"
+
+
+def test_operator_with_expired_qualification_is_refused_naming_the_code(wf: Workflow) -> None:
+    wf.scan("B-1023")
+    n = wf.scan("PN-778")
+    assert n.level == "error"
+    assert any("DIM-2" in line and "expired" in line for line in n.details), n.lines()
+    assert wf.state.mode is Mode.READY
+
+
+def test_part_without_released_plan_is_refused(wf: Workflow) -> None:
+    wf.scan("B-1017")
+    n = wf.scan("PN-000-UNKNOWN")
+    assert n.level == "error"
+    assert wf.state.draft is None
+
+
+def test_overdue_instrument_is_blocked_and_its_readings_refused(
+    wf: Workflow, store: Store, clock: Any, rd: RD
+) -> None:
+    login_and_start(wf)
+    n = wf.scan("CAL-0007")
+    assert n.level == "error" and any("overdue" in d for d in n.details)
+    store.bind_instrument(CALIPER, "CAL-0007")  # even if bound before it fell due
+    r = wf.reading(CALIPER, rd(12.35, "mm", "01A+0012.350"))
+    assert r.level == "error" and any("overdue" in d for d in r.details)
+    assert wf.state.draft is not None and wf.state.draft.measurements == {}
+    assert any(
+        e["body"]["kind"] == "reading-refused" for e in records(store) if e["type"] == "event"
+    )  # type: ignore[index]
+
+
+def test_quarantined_instrument_is_blocked(wf: Workflow) -> None:
+    login_and_start(wf)
+    n = wf.scan("MIC-0099")
+    assert n.level == "error" and any("quarantined" in d for d in n.details)
+
+
+def test_unchecked_balance_is_blocked_until_a_passing_check(
+    wf: Workflow, store: Store, clock: Any, rd: RD
+) -> None:
+    login_and_start(wf, "PN-913")
+    r = wf.reading("balance", rd(85.41, "g", "S S      85.41 g"))
+    assert r.level == "error" and any("check" in d for d in r.details), r.lines()
+    assert wf.abandon().level == "warn"
+    assert wf.start_check().level == "info"
+    assert wf.scan("BAL-0003").level == "ok"
+    assert wf.scan("W-100").level == "info"
+    for v in (100.01, 100.00, 99.99):
+        n = wf.reading("balance", rd(v, "g", f"S S     {v:.2f} g"))
+    assert "PASSED" in n.text
+    wf.leave_check()
+    login = wf.scan("PN-913")
+    assert login.level == "ok"
+    assert wf.reading("balance", rd(85.41, "g", "S S      85.41 g")).level == "ok"
+    clock.advance(hours=25)  # the check is valid for check_interval_h = 24
+    r = wf.reading("torque", rd(12.0, "N.m", "0x4140 0x0000"))
+    assert r.level == "ok"
+    assert "ACCEPTED" in r.text or wf.state.mode is Mode.READY
+
+
+def test_wrong_instrument_type_is_refused(wf: Workflow, rd: RD) -> None:
+    login_and_start(wf, "PN-913")
+    r = wf.reading("torque", rd(12.0, "N.m", "0x4140 0x0000"))
+    assert r.level == "ok"
+    store_bound = wf.scan("CAL-0042")
+    assert store_bound.level == "ok"
+    n = wf.reading(CALIPER, rd(12.0, "mm", "01A+0012.000"))
+    assert n.level == "error" and "wrong instrument type" in n.text and "balance" in n.text
+
+
+def test_storage_budget_refuses_new_inspections(
+    config: Config, clock: Any, store_factory: Callable[..., Store]
+) -> None:
+    store = store_factory(budget_mb=0.001)
+    for _ in range(20):
+        store.append("event", {"kind": "filler", "operator": None, "detail": {"pad": "x" * 100}})
+    wf = Workflow(store, config, clock)
+    wf.scan("B-1017")
+    n = wf.scan("PN-778")
+    assert n.level == "error" and "refused" in n.text
+    assert any("budget" in d for d in n.details)
+    store.mark_delivered_upto(store.last_seq())
+    assert wf.scan("PN-778").level == "ok"
+
+
+def test_redo_replaces_the_value_and_keeps_the_old_one_in_the_audit_trail(
+    wf: Workflow, store: Store, clock: Any, rd: RD
+) -> None:
+    login_and_start(wf)
+    wf.scan("CAL-0042")
+    wf.reading(CALIPER, rd(12.39, "mm", "01A+0012.390"))
+    assert wf.redo().level == "info"
+    wf.reading(CALIPER, rd(12.35, "mm", "01A+0012.350"))
+    wf.reading(CALIPER, rd(25.0, "mm", "01A+0025.000"))
+    wf.judge_attribute(True)
+    recs = records(store)
+    replaced = [r for r in recs if r["type"] == "event" and r["body"]["kind"] == "reading-replaced"]  # type: ignore[index]
+    assert len(replaced) == 1
+    assert replaced[0]["body"]["detail"]["old"]["value"] == 12.39  # type: ignore[index]
+    insp = next(r for r in recs if r["type"] == "inspection")
+    assert insp["body"]["measurements"][0]["value"] == 12.35  # type: ignore[index]
+
+
+def test_unfinished_inspection_is_resumed_after_a_crash(
+    config: Config, clock: Any, rd: RD, store_factory: Callable[..., Store]
+) -> None:
+    store = store_factory()
+    wf = Workflow(store, config, clock)
+    login_and_start(wf)
+    wf.scan("CAL-0042")
+    wf.reading(CALIPER, rd(12.35, "mm", "01A+0012.350"))
+    store.close()  # the process dies here: nothing but the store survives
+    store2 = store_factory()
+    wf2 = Workflow(store2, config, clock)
+    offered = wf2.load_unfinished()
+    assert offered is not None and "PN-778" in offered.text
+    assert "resumed" in wf2.scan("B-1017").text
+    wf2.reading(CALIPER, rd(25.0, "mm", "01A+0025.000"))
+    assert "ACCEPTED" in wf2.judge_attribute(True).text
+    insp = [r for r in store2.records() if r.type == "inspection"]
+    assert [m["value"] for m in insp[0].body["measurements"]][:2] == [12.35, 25.0]
+
+
+def test_failed_instrument_check_quarantines_and_lists_suspect_inspections(
+    wf: Workflow, store: Store, clock: Any, rd: RD
+) -> None:
+    ids = []
+    for serial in ("A1", "A2"):
+        login_and_start(wf, "0109506000134352" + f"21{serial}")
+        wf.scan("CAL-0042")
+        wf.reading(CALIPER, rd(12.35, "mm", "01A+0012.350"))
+        wf.reading(CALIPER, rd(25.0, "mm", "01A+0025.000"))
+        wf.judge_attribute(True)
+        ids.append(wf.state.last_inspection.id)  # type: ignore[union-attr]
+        wf.logout("test")
+    wf.scan("B-1017")
+    wf.start_check()
+    wf.scan("CAL-0042")
+    assert wf.scan("GB-05").level == "error"  # overdue standard refused
+    wf.scan("GB-25")
+    for v in (25.05, 25.06, 25.05):
+        n = wf.reading(CALIPER, rd(v, "mm", f"01A+00{v:.3f}"))
+    assert n.level == "error" and "FAILED" in n.text
+    assert any("A1" in d for d in n.details) and any("A2" in d for d in n.details)
+    assert "CAL-0042" in store.local_quarantines()
+    suspect = next(r for r in records(store) if r["type"] == "suspect")
+    assert sorted(suspect["body"]["inspections"]) == sorted(ids)  # type: ignore[index]
+    wf.leave_check()
+    blocked = wf.scan("CAL-0042")
+    assert blocked.level == "error" and any(
+        "quarantined at this station" in d for d in blocked.details
+    )
+
+
+def test_badge_again_logs_out(wf: Workflow, store: Store) -> None:
+    wf.scan("B-1017")
+    n = wf.scan("B-1017")
+    assert "logged out" in n.text and wf.state.operator is None
+    kinds = [r.body["kind"] for r in store.records() if r.type == "event"]
+    assert kinds[-2:] == ["login", "logout"]
