@@ -28,6 +28,7 @@ from drivers.base import Reading
 from station.bench.checkmode import InstrumentCheck
 from station.bench.draft import Draft, PartInfo, draft_from_doc
 from station.bench.notice import Notice, error, info, ok, warn
+from station.bench.spc_watch import SPC_CAUSES, SpcAlert, SpcView, check_after_part, view
 from station.core.fitness import Fitness, assess_instrument
 from station.core.gate import assess_operator
 from station.core.inspection import (
@@ -52,7 +53,7 @@ from station.core.timefmt import parse_ts
 from station.core.units import UnitError
 from station.core.verdict import ConfigurationError
 from station.settings import Config
-from station.store import Record, StorageBudgetExceeded, Store, StoreError
+from station.store import Record, RecordType, StorageBudgetExceeded, Store, StoreError
 
 # Reason codes offered by the nonconformance dialog (the QMS may map them to its own list).
 NC_REASONS: tuple[str, ...] = (
@@ -75,6 +76,7 @@ class Mode(Enum):
     INSPECTING = "take the readings"
     NONCONFORMANCE = "describe the nonconformance"
     CHECK = "instrument check"
+    SPC_SIGNAL = "acknowledge the SPC signal"
 
 
 @dataclass
@@ -92,6 +94,7 @@ class BenchState:
     last_inspection: Record | None = None
     nc_for: Record | None = None  # the rejected inspection awaiting its NC
     check: InstrumentCheck | None = None
+    spc_alerts: list[SpcAlert] = field(default_factory=list)
     notices: list[Notice] = field(default_factory=list)
 
 
@@ -195,6 +198,9 @@ class Workflow:
         self.state.mode = Mode.READY
         self._event("login", badge=operator.badge)
         d = self.state.draft
+        if self.state.spc_alerts and d is None:
+            self.state.mode = Mode.SPC_SIGNAL
+            return warn(f"welcome {operator.name}: an SPC signal awaits its assignable cause")
         if d is not None and d.operator == operator.id:
             self.state.mode = Mode.INSPECTING
             return info(f"welcome {operator.name}: inspection of part {d.part.number} resumed")
@@ -212,7 +218,10 @@ class Workflow:
             return info("nobody is logged in")
         self._event("logout", why=why)
         kept = self.state.draft is not None
-        self.state = BenchState(draft=self.state.draft, plan=self.state.plan)
+        # The inspection in progress and unacknowledged SPC signals outlive the session.
+        self.state = BenchState(
+            draft=self.state.draft, plan=self.state.plan, spc_alerts=self.state.spc_alerts
+        )
         tail = ": the unfinished inspection is kept" if kept else ""
         return info(f"{op.name} logged out ({why}){tail}")
 
@@ -240,6 +249,13 @@ class Workflow:
             )
         if s.plan is None:
             return error(s.error or f"no released plan for part {s.part_number}")
+        blocking = [a for a in st.spc_alerts if a.plan_id == s.plan.id]
+        if blocking:
+            return error(
+                f"SPC signal on plan {s.plan.id}: acknowledge it with an assignable cause "
+                "before the next part",
+                *(f"{a.characteristic}: {a.message}" for a in blocking),
+            )
         assert st.operator is not None
         gate = assess_operator(st.operator, s.plan, self.clock())
         if not gate.allowed:
@@ -443,15 +459,17 @@ class Workflow:
         rec = self.store.append_and_clear_draft("inspection", body)
         st.draft = None
         st.last_inspection = rec
+        st.spc_alerts += check_after_part(self.store, d.plan, d.operator)
         result = str(body["result"])
+        spc = " SPC signal: acknowledge it." if st.spc_alerts else ""
         if result == "reject":
             st.nc_for = rec
             st.mode = Mode.NONCONFORMANCE
-            return error(f"part {d.part.number} REJECTED: describe the nonconformance")
-        st.mode = Mode.READY
+            return error(f"part {d.part.number} REJECTED: describe the nonconformance.{spc}")
+        st.mode = Mode.SPC_SIGNAL if st.spc_alerts else Mode.READY
         if result == "indeterminate":
-            return warn(f"part {d.part.number} INDETERMINATE (within the guard band): scan next")
-        return ok(f"part {d.part.number} ACCEPTED: scan the next part")
+            return warn(f"part {d.part.number} INDETERMINATE (within the guard band).{spc}")
+        return ok(f"part {d.part.number} ACCEPTED.{spc or ' Scan the next part.'}")
 
     def failed_characteristics(self) -> list[str]:
         """Characteristic ids that failed in the inspection awaiting its NC."""
@@ -486,8 +504,53 @@ class Workflow:
         except StoreError as exc:
             return error(f"nonconformance not saved: {exc}")
         st.nc_for = None
-        st.mode = Mode.READY
-        return ok(f"nonconformance recorded (seq {nc.seq}): scan the next part")
+        st.mode = Mode.SPC_SIGNAL if st.spc_alerts else Mode.READY
+        nxt = "acknowledge the SPC signal" if st.spc_alerts else "scan the next part"
+        return ok(f"nonconformance recorded (seq {nc.seq}): {nxt}")
+
+    # -- SPC -------------------------------------------------------------------------------
+
+    def acknowledge_spc(self, cause: str, text: str) -> Notice:
+        """Acknowledge every pending SPC signal with an assignable cause (`spc-signal` events)."""
+        st = self.state
+        if not st.spc_alerts:
+            return info("no SPC signal is waiting")
+        if cause not in SPC_CAUSES:
+            return error(f"unknown cause {cause!r}: pick one of the list")
+        if cause == "other" and not text.strip():
+            return error("describe the cause (free text is required with 'other')")
+        bodies: list[tuple[RecordType, dict[str, Any]]] = []
+        op = st.operator.id if st.operator else None
+        for a in st.spc_alerts:
+            detail = {
+                "plan": {"id": a.plan_id, "rev": a.rev},
+                "characteristic": a.characteristic,
+                "rule": a.rule,
+                "message": a.message,
+                "chart": a.chart,
+                "points": a.values,
+                "indices": a.indices,
+                "cause": cause,
+                "text": text.strip(),
+            }
+            bodies.append(("event", {"kind": "spc-signal", "operator": op, "detail": detail}))
+        self.store.append_many(bodies)
+        n = len(st.spc_alerts)
+        st.spc_alerts = []
+        if st.mode is Mode.SPC_SIGNAL:
+            st.mode = Mode.READY if st.operator else Mode.IDLE
+        return ok(f"{n} SPC signal(s) acknowledged ({cause}): scan the next part")
+
+    def spc_view(self, characteristic_id: str) -> SpcView | None:
+        """Chart, limits and capability of a characteristic of the current plan."""
+        plan = self.state.plan
+        if plan is None:
+            return None
+        try:
+            c = plan.characteristic(characteristic_id)
+        except KeyError:
+            return None
+        return view(self.store, plan, c)
 
     # -- instrument check ----------------------------------------------------------------
 
@@ -540,4 +603,4 @@ class Workflow:
         )
 
 
-__all__ = ["NC_REASONS", "BenchState", "Mode", "Workflow"]
+__all__ = ["NC_REASONS", "SPC_CAUSES", "BenchState", "Mode", "Workflow"]
