@@ -177,7 +177,14 @@ def bench(config_path: Path) -> None:
     default=None,
     help="Keep the demo's store and logs here (default: a temporary folder).",
 )
-def demo(workdir: Path | None) -> None:
+@click.option(
+    "--broker",
+    type=click.Choice(["auto", "mosquitto", "embedded"]),
+    default="auto",
+    show_default=True,
+    help="MQTT broker to start: mosquitto when installed (auto), or the embedded one.",
+)
+def demo(workdir: Path | None, broker: str) -> None:
     """Run the whole station with simulated instruments, a simulated scanner, an MQTT broker
     and a simulated central QMS. Needs no other service, config or hardware.
 
@@ -187,7 +194,7 @@ def demo(workdir: Path | None) -> None:
     """
     from station.demo import run_demo
 
-    sys.exit(run_demo(workdir))
+    sys.exit(run_demo(workdir, broker))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,242 @@
+"""`station demo`: the whole station on one machine, simulated, started and stopped by one command.
+
+What runs (all on 127.0.0.1):
+
+- a Mitutoyo caliper and an MT-SICS balance as pty serial simulators, a Modbus torque
+  instrument (pymodbus server), and a serial barcode scanner simulator;
+- an MQTT broker: mosquitto when installed, else the embedded broker in `sim.broker` (MQTT v5,
+  which the sync daemon needs; amqtt speaks 3.1.1 only);
+- the reference central QMS (`sim.central`) and the sync daemon (`station sync`), as real
+  subprocesses, exactly as on a plant network;
+- the bench UI in this terminal, with demo keys that press the gauges' data buttons and scan
+  badges, parts, instruments and standards through the scanner simulator.
+
+Master data is generated for today (`station.demo_master`), so the story never rots.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sim.broker import EmbeddedBroker
+from sim.modbus_instrument import ModbusInstrument
+from sim.scanner import ScannerSim
+from sim.serial_gauge import SerialGaugeSim
+from station.demo_master import demo_master_docs
+
+SITE = "plant-a"
+STATION = "bench-01"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_port(port: int, deadline_s: float, proc: subprocess.Popen[bytes] | None = None) -> None:
+    end = time.monotonic() + deadline_s
+    while True:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before listening")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            if time.monotonic() > end:
+                raise TimeoutError(f"nothing listens on 127.0.0.1:{port}") from None
+            time.sleep(0.05)
+
+
+def config_text(workdir: Path, mqtt_port: int, torque_url: str) -> str:
+    """The demo's station.toml (contract: station.md)."""
+    return f"""# Written by `station demo`; every path is inside {workdir}.
+[station]
+id = "{STATION}"
+site = "{SITE}"
+data_dir = "data"
+storage_budget_mb = 64
+
+[mqtt]
+host = "127.0.0.1"
+port = {mqtt_port}
+ack = "central"
+resend_after_s = 10
+
+[master]
+dir = "master"
+
+[scanner]
+kind = "serial"
+port = "{workdir / "scanner"}"
+
+[[inputs]]
+name = "caliper"
+driver = "mitutoyo"
+port = "{workdir / "caliper"}"
+mode = "push"
+
+[[inputs]]
+name = "balance"
+driver = "mtsics"
+port = "{workdir / "balance"}"
+mode = "poll"
+instrument = "BAL-0003"
+
+[[inputs]]
+name = "torque"
+driver = "modbus"
+url = "{torque_url}"
+unit_id = 1
+register = 0
+data_type = "float32"
+word_order = "big"
+unit = "N.m"
+instrument = "TRQ-0011"
+"""
+
+
+@dataclass
+class DemoEnvironment:
+    """Everything the demo starts, stopped in reverse order by `close()`."""
+
+    workdir: Path
+    config_path: Path = field(init=False)
+    caliper: SerialGaugeSim = field(init=False)
+    balance: SerialGaugeSim = field(init=False)
+    scanner: ScannerSim = field(init=False)
+    torque: ModbusInstrument = field(init=False)
+    broker: str = "auto"  # "auto": mosquitto when installed; "mosquitto"; "embedded"
+    broker_kind: str = ""
+    mqtt_port: int = 0
+    _procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    _stops: list[Callable[[], None]] = field(default_factory=list)
+
+    def start(self, *, with_sync: bool = True) -> DemoEnvironment:
+        """Start simulators, broker, central and (optionally) the sync daemon."""
+        w = self.workdir
+        (w / "master").mkdir(parents=True, exist_ok=True)
+        for doc in demo_master_docs(datetime.now(UTC).date()):
+            name = f"{doc['schema'].split('/')[1].split('@')[0]}-{doc['id']}.json"
+            (w / "master" / name).write_text(json.dumps(doc, indent=2) + "\n", "utf-8")
+        self.caliper = SerialGaugeSim("mitutoyo", w / "caliper", value="12.346").start()
+        self._stops.append(self.caliper.stop)
+        self.balance = SerialGaugeSim("mtsics", w / "balance", value="85.41").start()
+        self._stops.append(self.balance.stop)
+        self.scanner = ScannerSim(w / "scanner").start()
+        self._stops.append(self.scanner.stop)
+        self.torque = ModbusInstrument(value=12.1)
+        self.torque.start()
+        self._stops.append(self.torque.stop)
+        self._start_broker()
+        self.config_path = w / "station.toml"
+        self.config_path.write_text(config_text(w, self.mqtt_port, self.torque.url), "utf-8")
+        self._spawn(
+            "central",
+            [sys.executable, "-m", "sim.central", "--port", str(self.mqtt_port),
+             "--site", SITE, "--db", str(w / "central.db")],
+        )  # fmt: skip
+        if with_sync:
+            self.start_sync()
+        return self
+
+    def _start_broker(self) -> None:
+        binary = shutil.which("mosquitto") or (
+            "/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None
+        )
+        if self.broker == "mosquitto" and binary is None:
+            raise RuntimeError("--broker mosquitto: mosquitto is not installed")
+        if binary is not None and self.broker != "embedded":
+            self.mqtt_port = _free_port()
+            conf = self.workdir / "mosquitto.conf"
+            lines = [
+                f"listener {self.mqtt_port} 127.0.0.1",
+                "allow_anonymous true",
+                "persistence false",
+                f"log_dest file {self.workdir / 'mosquitto.log'}",
+                "max_queued_messages 100000",
+            ]
+            if os.geteuid() == 0:
+                lines.append("user root")
+            conf.write_text("\n".join(lines) + "\n")
+            proc = self._spawn("mosquitto", [binary, "-c", str(conf)], wait=False)
+            _wait_port(self.mqtt_port, 10, proc)
+            self.broker_kind = "mosquitto"
+        else:
+            broker = EmbeddedBroker().start()
+            self._stops.append(broker.stop)
+            self.mqtt_port = broker.port
+            self.broker_kind = "embedded"
+
+    def start_sync(self) -> None:
+        """Start `station sync` on the demo config."""
+        self._spawn(
+            "sync", [sys.executable, "-m", "station.cli", "sync", "-c", str(self.config_path)]
+        )
+
+    def _spawn(self, name: str, argv: list[str], *, wait: bool = False) -> subprocess.Popen[bytes]:
+        log = open(self.workdir / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
+        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir)
+        log.close()
+        self._procs.append(proc)
+        return proc
+
+    def close(self) -> None:
+        """Stop everything: daemons first (SIGTERM, so sync publishes `offline`), then sims."""
+        for proc in reversed(self._procs):
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in reversed(self._procs):
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5)
+        self._procs.clear()
+        for stop in reversed(self._stops):
+            with contextlib.suppress(Exception):
+                stop()
+        self._stops.clear()
+
+
+@contextlib.contextmanager
+def demo_environment(
+    workdir: Path | None = None, *, with_sync: bool = True, broker: str = "auto"
+) -> Iterator[DemoEnvironment]:
+    """Start the demo's world; stop it on exit. A temporary folder is removed afterwards."""
+    temp = workdir is None
+    w = Path(tempfile.mkdtemp(prefix="station-demo-")) if workdir is None else workdir
+    w.mkdir(parents=True, exist_ok=True)
+    env = DemoEnvironment(w, broker=broker)
+    try:
+        env.start(with_sync=with_sync)
+        yield env
+    finally:
+        env.close()
+        if temp:
+            shutil.rmtree(w, ignore_errors=True)
+
+
+def run_demo(workdir: Path | None, broker: str = "auto") -> int:
+    """Run the demo until the operator quits the bench UI (exit 0)."""
+    from station.demo_ui import run_demo_bench
+
+    print("station demo: starting simulators, MQTT broker, central QMS and sync daemon…")
+    with demo_environment(workdir, broker=broker) as env:
+        print(f"  broker: {env.broker_kind} on 127.0.0.1:{env.mqtt_port}; files in {env.workdir}")
+        return run_demo_bench(env)
+
+
+__all__ = ["DemoEnvironment", "config_text", "demo_environment", "run_demo"]

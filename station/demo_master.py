@@ -1,0 +1,144 @@
+"""Master data for `station demo`, dated relative to the day the demo runs.
+
+The shipped example in `config/master/` has fixed dates (what a technician copies); the demo
+cannot: an instrument "in calibration" there falls due one day. Here every date is computed
+from `today`, so the demo always shows the same story: a caliper in calibration, an overdue
+caliper, a balance that needs its daily check, a quarantined micrometer, a qualified operator
+and one whose qualification expired, gauge blocks (one overdue) and a reference weight.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+BADGE_QUALIFIED = "B-1017"
+BADGE_EXPIRED = "B-1023"
+PART_GTIN = "09506000134352"  # GTIN-14 with a valid check digit (plan P-1001)
+PART_PLAIN_2 = "PN-913"  # plan P-2001: balance + torque
+
+
+def _d(day: date) -> str:
+    return day.isoformat()
+
+
+def demo_master_docs(today: date) -> list[dict[str, Any]]:
+    """Every master-data document of the demo, valid against the contract schemas."""
+    soon, later, past = (
+        today + timedelta(days=200),
+        today + timedelta(days=400),
+        today - timedelta(days=30),
+    )
+    plan_1001 = {
+        "schema": "qms.master/plan@1",
+        "id": "P-1001",
+        "rev": "C",
+        "status": "released",
+        "title": "Shaft bushing SB-12",
+        "part_numbers": ["PN-778", PART_GTIN],
+        "qualifications": ["DIM-2"],
+        "instruction": "WI-1001 rev C: measure the bore at mid-depth; deburr check under the loupe",
+        "characteristics": [
+            {
+                "id": "bore-dia",
+                "name": "Bore diameter",
+                "kind": "variable",
+                "nominal": 12.35,
+                "lsl": 12.3,
+                "usl": 12.4,
+                "unit": "mm",
+                "instrument_type": "caliper",
+                "spc": {"chart": "imr", "baseline": 10},
+            },
+            {"id": "visual-burr", "name": "No burr on the bore edges", "kind": "attribute"},
+        ],
+    }
+    plan_2001 = {
+        "schema": "qms.master/plan@1",
+        "id": "P-2001",
+        "rev": "A",
+        "status": "released",
+        "title": "Bracket assembly BA-4",
+        "part_numbers": [PART_PLAIN_2],
+        "qualifications": ["DIM-2"],
+        "instruction": "WI-2001 rev A: weigh, then breakaway torque of the M6 insert",
+        "characteristics": [
+            {
+                "id": "mass",
+                "name": "Part mass",
+                "kind": "variable",
+                "nominal": 85.4,
+                "lsl": 85.0,
+                "usl": 85.8,
+                "unit": "g",
+                "instrument_type": "balance",
+            },
+            {
+                "id": "breakaway-torque",
+                "name": "Breakaway torque",
+                "kind": "variable",
+                "nominal": 12.0,
+                "lsl": 11.0,
+                "usl": 13.0,
+                "unit": "N.m",
+                "instrument_type": "torque",
+            },
+        ],
+    }
+
+    def instrument(iid: str, typ: str, unit: str, due: date, **more: Any) -> dict[str, Any]:
+        doc = {
+            "schema": "qms.master/instrument@1",
+            "id": iid,
+            "type": typ,
+            "status": more.pop("status", "active"),
+            "cal_due": _d(due),
+            "unit": unit,
+            "resolution": more.pop("resolution", 0.001 if unit == "mm" else 0.01),
+        }
+        return doc | more
+
+    def standard(sid: str, typ: str, value: float, unit: str, due: date) -> dict[str, Any]:
+        return {
+            "schema": "qms.master/standard@1",
+            "id": sid,
+            "type": typ,
+            "value": value,
+            "unit": unit,
+            "uncertainty": 0.0001 if unit == "mm" else 0.0005,
+            "cal_due": _d(due),
+        }
+
+    def operator(oid: str, name: str, badge: str, expires: date) -> dict[str, Any]:
+        return {
+            "schema": "qms.master/operator@1",
+            "id": oid,
+            "name": name,
+            "badge": badge,
+            "active": True,
+            "qualifications": [{"code": "DIM-2", "expires": _d(expires)}],
+        }
+
+    return [
+        plan_1001,
+        plan_2001,
+        instrument("CAL-0042", "caliper", "mm", soon, u=0.002, mpe=0.02),
+        instrument("CAL-0007", "caliper", "mm", past, u=0.002, mpe=0.02),
+        instrument("BAL-0003", "balance", "g", later, u=0.02, mpe=0.05, check_interval_h=24),
+        instrument("TRQ-0011", "torque", "N.m", soon, u=0.05, mpe=0.1),
+        instrument("MIC-0099", "micrometer", "mm", soon, status="quarantined", mpe=0.002),
+        operator("op-17", "Ana Inspector", BADGE_QUALIFIED, later),
+        operator("op-23", "Ben Newcomer", BADGE_EXPIRED, past),
+        standard("GB-25", "gauge-block", 25.0, "mm", later),
+        standard("GB-05", "gauge-block", 5.0, "mm", past),
+        standard("W-100", "weight", 100.0, "g", later),
+    ]
+
+
+__all__ = [
+    "BADGE_EXPIRED",
+    "BADGE_QUALIFIED",
+    "PART_GTIN",
+    "PART_PLAIN_2",
+    "demo_master_docs",
+]
