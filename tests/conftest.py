@@ -95,7 +95,14 @@ class Mosquitto:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(timeout=10)
+        self._close_pipe()
         self.proc = None
+
+    def _close_pipe(self) -> None:
+        # The stderr pipe would otherwise be closed by the garbage collector, which pytest's
+        # filterwarnings=error turns into an unraisable ResourceWarning.
+        if self.proc is not None and self.proc.stderr is not None:
+            self.proc.stderr.close()
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -105,6 +112,7 @@ class Mosquitto:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(timeout=10)
+        self._close_pipe()
         self.proc = None
 
     def restart(self) -> None:

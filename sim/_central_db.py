@@ -1,0 +1,341 @@
+"""The reference central QMS's own store: one row per record `id`, per-station chain checks.
+
+What an integrator's consumer has to do with the station's record stream (contract: mqtt.md,
+"The record stream" and "Delivery"), in one SQLite file:
+
+- validate every message against `record.schema.json` and against its topic;
+- recompute the `hash` of every record (canonical JSON, SHA-256) and refuse a mismatch;
+- keep one record per `id` (the idempotency key): duplicates are expected, since the station
+  re-publishes whatever it has not seen acknowledged;
+- never let a second record take a `seq` that another `id` already holds (a station whose
+  store was replaced would otherwise silently overwrite history);
+- compute, per station, the highest contiguous `seq` it holds: that is the only number it may
+  acknowledge (`{"seq": N}` means every record with `seq <= N` is durably stored here).
+
+SQLite is used directly (this is the simulated QMS, not the station: the station's one-owner
+rule for its store does not apply here). Writes are batched by the caller: `ingest()` many,
+then `commit()` once, then acknowledge.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from sim._central_schema import record_problems
+
+ZERO_HASH = "0" * 64
+TOPIC_ROOT = "qms/v1"
+
+Outcome = Literal["stored", "duplicate", "conflict", "invalid"]
+
+_SCHEMA_SQL = """
+CREATE TABLE IF NOT EXISTS records (
+    id TEXT PRIMARY KEY,
+    site TEXT NOT NULL,
+    station TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    type TEXT NOT NULL,
+    ts TEXT NOT NULL,
+    prev TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    received_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+CREATE UNIQUE INDEX IF NOT EXISTS records_station_seq ON records (site, station, seq);
+CREATE TABLE IF NOT EXISTS stations (
+    site TEXT NOT NULL,
+    station TEXT NOT NULL,
+    received INTEGER NOT NULL DEFAULT 0,
+    duplicates INTEGER NOT NULL DEFAULT 0,
+    conflicts INTEGER NOT NULL DEFAULT 0,
+    invalid INTEGER NOT NULL DEFAULT 0,
+    contiguous_seq INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (site, station)
+);
+CREATE TABLE IF NOT EXISTS rejected (
+    n INTEGER PRIMARY KEY,
+    topic TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+"""
+
+
+def canonical_json(obj: Any) -> bytes:
+    """The contract's canonical form: sorted keys, no spaces, UTF-8, non-ASCII kept as is."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def record_hash(envelope: dict[str, Any]) -> str:
+    """SHA-256 (hex) of the canonical JSON of the envelope without its `hash` field."""
+    body = {k: v for k, v in envelope.items() if k != "hash"}
+    return hashlib.sha256(canonical_json(body)).hexdigest()
+
+
+@dataclass(frozen=True)
+class Ingested:
+    """What happened to one received message."""
+
+    outcome: Outcome
+    site: str
+    station: str
+    seq: int | None
+    reason: str | None = None
+
+
+def _topic_parts(topic: str) -> tuple[str, str, str] | None:
+    """(site, station, type) of `qms/v1/{site}/{station}/record/{type}`, else None."""
+    parts = topic.split("/")
+    if len(parts) != 6 or parts[0:2] != ["qms", "v1"] or parts[4] != "record":
+        return None
+    return parts[2], parts[3], parts[5]
+
+
+class CentralDB:
+    """One SQLite file holding what the central QMS has received."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: transactions are explicit (BEGIN … COMMIT), so that one batch of
+        # messages is one transaction and an acknowledgement never precedes its commit.
+        self._db = sqlite3.connect(str(path), isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA busy_timeout=10000")
+        self._db.executescript(_SCHEMA_SQL)
+        self._in_txn = False
+        # Per-station counters of the open batch, written once at commit.
+        self._counts: dict[tuple[str, str], dict[str, int]] = {}
+
+    def close(self) -> None:
+        if self._in_txn:
+            self.commit()
+        self._db.close()
+
+    def __enter__(self) -> CentralDB:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def _begin(self) -> None:
+        if not self._in_txn:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._in_txn = True
+
+    def commit(self) -> None:
+        """Make every `ingest()` since the last commit durable (synchronous=FULL)."""
+        if not self._in_txn:
+            return
+        for (site, station), c in self._counts.items():
+            self._db.execute(
+                "INSERT INTO stations (site, station) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                (site, station),
+            )
+            self._db.execute(
+                "UPDATE stations SET received = received + ?, duplicates = duplicates + ?,"
+                " conflicts = conflicts + ?, invalid = invalid + ? WHERE site = ? AND station = ?",
+                (c["received"], c["duplicates"], c["conflicts"], c["invalid"], site, station),
+            )
+        self._counts.clear()
+        self._db.execute("COMMIT")
+        self._in_txn = False
+
+    def _count(self, site: str, station: str, column: str) -> None:
+        key = (site, station)
+        if key not in self._counts:
+            self._counts[key] = dict.fromkeys(("received", "duplicates", "conflicts", "invalid"), 0)
+        self._counts[key][column] += 1
+
+    def _reject(self, topic: str, site: str, station: str, reason: str) -> Ingested:
+        self._count(site, station, "invalid")
+        self._db.execute("INSERT INTO rejected (topic, reason) VALUES (?, ?)", (topic, reason))
+        return Ingested("invalid", site, station, None, reason)
+
+    def ingest(self, topic: str, payload: bytes) -> Ingested:
+        """Validate and store one record message (inside the open batch; see `commit`)."""
+        self._begin()
+        where = _topic_parts(topic)
+        site, station, rtype = where if where else ("?", "?", "?")
+        self._count(site, station, "received")
+        if where is None:
+            return self._reject(topic, site, station, f"not a record topic: {topic!r}")
+        try:
+            doc = json.loads(payload.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            return self._reject(topic, site, station, f"payload is not UTF-8 JSON: {exc}")
+        problems = record_problems(doc)
+        if problems:
+            return self._reject(topic, site, station, "record schema: " + "; ".join(problems[:5]))
+        got = (doc["site"], doc["station"], doc["type"])
+        if got != (site, station, rtype):
+            return self._reject(
+                topic, site, station, f"topic says {(site, station, rtype)}, record says {got}"
+            )
+        if record_hash(doc) != doc["hash"]:
+            return self._reject(
+                topic, site, station, f"seq {doc['seq']}: hash does not match the content"
+            )
+        seq = int(doc["seq"])
+        try:
+            # The common case first: one statement. The primary key (id) and the unique
+            # (site, station, seq) index refuse a duplicate or a conflict; then find out which.
+            self._db.execute(
+                "INSERT INTO records (id, site, station, seq, type, ts, prev, hash, payload)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    doc["id"],
+                    site,
+                    station,
+                    seq,
+                    rtype,
+                    doc["ts"],
+                    doc["prev"],
+                    doc["hash"],
+                    payload.decode("utf-8"),
+                ),
+            )
+        except sqlite3.IntegrityError:
+            pass
+        else:
+            return Ingested("stored", site, station, seq)
+        held = self._db.execute("SELECT hash FROM records WHERE id = ?", (doc["id"],)).fetchone()
+        if held is not None and held[0] == doc["hash"]:
+            self._count(site, station, "duplicates")
+            return Ingested("duplicate", site, station, seq)
+        self._count(site, station, "conflicts")
+        if held is not None:
+            return Ingested("conflict", site, station, seq, f"id {doc['id']} reused")
+        other = self._db.execute(
+            "SELECT id FROM records WHERE site = ? AND station = ? AND seq = ?",
+            (site, station, seq),
+        ).fetchone()
+        return Ingested(
+            "conflict",
+            site,
+            station,
+            seq,
+            f"seq {seq} already held by {other[0] if other else '?'}",
+        )
+
+    def advance(self, site: str, station: str) -> int:
+        """Move the station's contiguous seq forward over stored records; return it."""
+        self._begin()
+        self._db.execute(
+            "INSERT INTO stations (site, station) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            (site, station),
+        )
+        row = self._db.execute(
+            "SELECT contiguous_seq FROM stations WHERE site = ? AND station = ?", (site, station)
+        ).fetchone()
+        contiguous = int(row[0]) if row else 0
+        while True:
+            seqs = [
+                int(r[0])
+                for r in self._db.execute(
+                    "SELECT seq FROM records WHERE site = ? AND station = ? AND seq > ?"
+                    " ORDER BY seq LIMIT 1000",
+                    (site, station, contiguous),
+                )
+            ]
+            moved = False
+            for s in seqs:
+                if s != contiguous + 1:
+                    break
+                contiguous = s
+                moved = True
+            if not moved or len(seqs) < 1000:
+                break
+        self._db.execute(
+            "UPDATE stations SET contiguous_seq = ? WHERE site = ? AND station = ?",
+            (contiguous, site, station),
+        )
+        return contiguous
+
+    def contiguous_seq(self, site: str, station: str) -> int:
+        row = self._db.execute(
+            "SELECT contiguous_seq FROM stations WHERE site = ? AND station = ?", (site, station)
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def _station_summary(self, site: str, station: str, counters: sqlite3.Row) -> dict[str, Any]:
+        gaps: list[list[int]] = []
+        broken: list[int] = []
+        expected = 1
+        prev_hash = ZERO_HASH
+        count = 0
+        cursor = self._db.execute(
+            "SELECT seq, prev, hash, payload FROM records WHERE site = ? AND station = ?"
+            " ORDER BY seq",
+            (site, station),
+        )
+        for seq, prev, digest, payload in cursor:
+            count += 1
+            if seq > expected:
+                gaps.append([expected, seq - 1])
+            elif prev != prev_hash:
+                broken.append(int(seq))
+            if record_hash(json.loads(payload)) != digest:
+                broken.append(int(seq))
+            expected = seq + 1
+            prev_hash = digest
+        return {
+            "received": counters["received"],
+            "unique": count,
+            "duplicates": counters["duplicates"],
+            "conflicts": counters["conflicts"],
+            "invalid": counters["invalid"],
+            "last_seq": expected - 1,
+            "contiguous_seq": counters["contiguous_seq"],
+            "gaps": gaps,
+            "chain_valid": not broken,
+            "broken_links": broken[:20],
+        }
+
+    def summary(self) -> dict[str, Any]:
+        """Totals and per-station figures, every link of every chain recomputed."""
+        self._db.row_factory = sqlite3.Row
+        try:
+            rows = self._db.execute("SELECT * FROM stations ORDER BY site, station").fetchall()
+            stations = {
+                f"{r['site']}/{r['station']}": self._station_summary(r["site"], r["station"], r)
+                for r in rows
+            }
+            reasons = [
+                f"{r['topic']}: {r['reason']}"
+                for r in self._db.execute("SELECT topic, reason FROM rejected ORDER BY n LIMIT 20")
+            ]
+        finally:
+            self._db.row_factory = None
+        per = stations.values()
+        return {
+            "received": sum(s["received"] for s in per),
+            "unique": sum(s["unique"] for s in per),
+            "duplicates": sum(s["duplicates"] for s in per),
+            "conflicts": sum(s["conflicts"] for s in per),
+            "gaps": sum(b - a + 1 for s in per for a, b in s["gaps"]),
+            "invalid": sum(s["invalid"] for s in per),
+            "chain_valid": all(s["chain_valid"] for s in per),
+            "stations": stations,
+            "rejected": reasons,
+        }
+
+
+def read_summary(path: Path) -> dict[str, Any]:
+    """The summary of the central database at `path` (opened, read, closed)."""
+    if not path.exists():
+        raise FileNotFoundError(f"no central database at {path}")
+    with CentralDB(path) as db:
+        return db.summary()
+
+
+__all__ = ["ZERO_HASH", "CentralDB", "Ingested", "canonical_json", "read_summary", "record_hash"]

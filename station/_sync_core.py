@@ -1,0 +1,416 @@
+"""The sync daemon's logic, without paho: connection states, delivery, acks, master data,
+health. `station.sync` gives it an MQTT link (`PahoLink`) and runs it.
+
+Everything here happens on the daemon's one thread (see `station.sync` for why there is only
+one): the link's callbacks only post `Event`s on a queue, and `SyncDaemon.iteration()` then
+pumps the network, reconciles the events, publishes what the delivery window allows, runs
+the timers (reconnect with jittered backoff, CONNACK and PUBACK deadlines, QMS resends),
+commits delivery marks and proves the loop healthy (a store write, then systemd's WATCHDOG=1).
+A failing store raises out of an iteration: the event that needed it is kept and handled
+again, and no watchdog ping is sent until the store answers.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import ssl
+import time
+from collections import deque
+from collections.abc import Callable
+from datetime import UTC, datetime
+from types import FrameType
+from typing import Any, Literal
+
+from station import __version__
+from station._sync_events import (
+    Connected,
+    Disconnected,
+    Event,
+    Link,
+    Published,
+    Received,
+    Topics,
+)
+from station._sync_master import MasterInbox
+from station._sync_pacing import Backoff
+from station._sync_security import describe_tls_error
+from station._sync_window import DeliveryWindow
+from station.core.timefmt import format_ts
+from station.notify import Notifier
+from station.schemas import schema_errors
+from station.settings import Config
+from station.store import Store, StoreError
+
+log = logging.getLogger("station.sync")
+
+CENTRAL_WINDOW = 1000  # records published but not yet acked by the QMS, at most
+RECONNECT_MIN_S = 0.5
+RECONNECT_MAX_S = 30.0
+CONNACK_TIMEOUT_S = 10.0
+HEARTBEAT_S = 30.0  # sync-state heartbeat when systemd's watchdog is off
+IDLE_POLL_S = 0.1  # how often an idle daemon looks for new records
+OFFLINE_PUBACK_TIMEOUT_S = 5.0
+_AUTH_REASONS = ("Bad user name or password", "Not authorized")
+
+ConnState = Literal["down", "connecting", "up"]
+
+
+def _now_ts() -> str:
+    return format_ts(datetime.now(UTC))
+
+
+class SyncDaemon:
+    """One MQTT connection, one store, one loop (see the module docstring)."""
+
+    def __init__(
+        self,
+        cfg: Config,
+        store: Store,
+        notifier: Notifier,
+        link: Link,
+        events: queue.SimpleQueue[Event],
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.cfg = cfg
+        self.mqtt = cfg.mqtt
+        self.store = store
+        self.notifier = notifier
+        self.clock = clock
+        self.topics = Topics(cfg.station.site, cfg.station.id)
+        now = clock()
+        self.window = DeliveryWindow(
+            store,
+            mode=self.mqtt.ack,
+            inflight_max=self.mqtt.inflight_window,
+            central_max=CENTRAL_WINDOW,
+            resend_after_s=self.mqtt.resend_after_s,
+            max_rate=self.mqtt.max_rate,
+            now=now,
+        )
+        self.inbox = MasterInbox(store, site=cfg.station.site, max_bytes=self.mqtt.max_master_bytes)
+        self.backoff = Backoff(RECONNECT_MIN_S, RECONNECT_MAX_S)
+        self.state: ConnState = "down"
+        self.detail = "starting"
+        self.next_attempt = now
+        self.connect_started = 0.0
+        self.last_beat = float("-inf")
+        self.stopping = False
+        self.link = link
+        self._events = events
+        self._retry: deque[Event] = deque()
+        self._status_mids: dict[int, str] = {}
+        self._store_failing = False
+
+    # -- status messages and state ------------------------------------------------------------
+
+    def _status_payload(self, state: str) -> bytes:
+        doc: dict[str, Any] = {
+            "schema": "station.status/1",
+            "site": self.topics.site,
+            "station": self.topics.station,
+            "state": state,
+            "ts": _now_ts(),
+            "version": __version__,
+        }
+        try:
+            st = self.store.status()
+            doc["last_seq"], doc["pending"] = st.last_seq, st.pending
+        except StoreError as exc:
+            log.warning("status message without counts: %s", exc)
+        return json.dumps(doc, separators=(",", ":")).encode()
+
+    def _set_state(self, detail: str) -> None:
+        """Tell the bench (through the store) whether the daemon is online, and why not."""
+        self.detail = detail
+        self.notifier.status(detail)  # shown by `systemctl status station-sync`
+        try:
+            self.store.set_sync_state(self.state == "up", detail)
+        except StoreError as exc:
+            log.error("cannot save the sync state: %s", exc)
+
+    # -- connection ---------------------------------------------------------------------------
+
+    def _where(self) -> str:
+        return f"{self.mqtt.host}:{self.mqtt.port}"
+
+    def _connect(self, now: float) -> None:
+        """One connection attempt, from a clean slate (clean start, empty paho queue)."""
+        self._status_mids.clear()
+        self.window.reset()
+        try:
+            self.link.connect(self._status_payload("offline"))
+        except ssl.SSLError as exc:
+            self._lost(now, describe_tls_error(exc, self.mqtt), level=logging.ERROR)
+        except OSError as exc:
+            self._lost(now, f"cannot connect to {self._where()}: {exc.strerror or exc}")
+        else:
+            self.state = "connecting"
+            self.connect_started = now
+
+    def _lost(self, now: float, why: str, *, level: int = logging.WARNING) -> None:
+        """The connection is gone (or never came): schedule the next attempt with jitter."""
+        self.state = "down"
+        delay = self.backoff.next_delay()
+        self.next_attempt = now + delay
+        log.log(level, "%s; retrying in %.1fs", why, delay)
+        self._set_state(why)
+
+    def _connected(self, ev: Connected, now: float) -> None:
+        if ev.reason.failure:
+            hint = ""
+            if ev.reason.name in _AUTH_REASONS:
+                hint = " (check mqtt.username and mqtt.password_file)"
+            self._lost(
+                now,
+                f"broker {self._where()} refused the connection: {ev.reason}{hint}",
+                level=logging.ERROR,
+            )
+            return
+        self.state = "up"
+        self.backoff.reset()
+        subs = [self.topics.master_filter]
+        if self.mqtt.ack == "central":
+            subs.append(self.topics.ack)
+        self.link.subscribe(subs)
+        mid = self.link.publish(self.topics.status, self._status_payload("online"), retain=True)
+        self._status_mids[mid] = "online"
+        log.info(
+            "connected to %s as %s (ack=%s, tls=%s)",
+            self._where(),
+            self.mqtt.client_id,
+            self.mqtt.ack,
+            "on" if self.mqtt.tls else "off",
+        )
+        self._set_state(f"connected to {self._where()}")
+
+    # -- events -------------------------------------------------------------------------------
+
+    def _next_event(self) -> Event | None:
+        if self._retry:
+            return self._retry.popleft()
+        try:
+            return self._events.get_nowait()
+        except queue.Empty:
+            return None
+
+    def _reconcile(self, now: float) -> None:
+        while (ev := self._next_event()) is not None:
+            try:
+                self._handle(ev, now)
+            except StoreError:
+                self._retry.appendleft(ev)  # handled again once the store answers
+                raise
+
+    def _handle(self, ev: Event, now: float) -> None:
+        if isinstance(ev, Published):
+            self._published(ev, now)
+        elif isinstance(ev, Received):
+            self._received(ev)
+        elif isinstance(ev, Connected):
+            if self.state == "connecting":
+                self._connected(ev, now)
+        elif isinstance(ev, Disconnected):
+            if self.state != "down":
+                self._lost(now, f"connection to {self._where()} lost: {ev.reason}")
+        else:
+            for rc in ev.reasons:
+                if rc.failure:
+                    log.error(
+                        "broker refused a subscription (%s): master data or acks will not"
+                        " arrive; check the broker's ACL",
+                        rc,
+                    )
+
+    def _published(self, ev: Published, now: float) -> None:
+        what = self._status_mids.pop(ev.mid, None)
+        if what is not None:
+            if ev.reason.failure:
+                log.error("broker refused the %s status message: %s", what, ev.reason)
+            return
+        failure = ev.reason.name if ev.reason.failure else None
+        refusal = self.window.puback(ev.mid, failure, now)
+        if refusal is not None and refusal.first_of_pause:
+            seq = refusal.seq
+            who = (
+                f"user {self.mqtt.username!r}"
+                if self.mqtt.username
+                else f"client {self.mqtt.client_id!r}"
+            )
+            msg = (
+                f"broker refused record seq {seq}: {refusal.reason} (reason code"
+                f" 0x{ev.reason.value:02x}); NOT delivered, it stays pending; publishing pauses"
+                f" {refusal.pause_s:.1f}s. Check the broker's ACL for {who}"
+                f" on {self.topics.base}/record/#"
+            )
+            log.error(msg)
+            self._set_state(f"broker refuses records: {refusal.reason}")
+
+    def _received(self, ev: Received) -> None:
+        topic = ev.topic.decode("utf-8", "backslashreplace")
+        if topic == self.topics.ack:
+            self._ack(ev.payload)
+        elif topic.startswith(self.topics.master_prefix):
+            out = self.inbox.handle(ev.topic, ev.payload)
+            if out.action == "rejected":
+                log.error("master data rejected, nothing changed: %s: %s", out.topic, out.detail)
+            elif out.action == "repeated":
+                log.info("master data on %s: same invalid message again; ignored", out.topic)
+            elif out.action in ("applied", "deleted"):
+                log.info("master data %s: %s %s", out.action, out.topic, out.detail)
+        else:
+            log.warning("ignoring a message on an unexpected topic %r", topic)
+
+    def _ack(self, payload: bytes) -> None:
+        if self.mqtt.ack != "central":
+            return
+        try:
+            doc = json.loads(payload.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as exc:
+            log.warning("ignoring a malformed ack on %s: %s", self.topics.ack, exc)
+            return
+        problems = schema_errors("ack", doc)
+        if problems:
+            log.warning("ignoring an invalid ack on %s: %s", self.topics.ack, "; ".join(problems))
+            return
+        seq = int(doc["seq"])
+        last = self.store.last_seq()
+        if seq > last:
+            log.error(
+                "the QMS acked seq %d but this station's last seq is %d: ack ignored (does the"
+                " QMS hold records of another store under this station id?)",
+                seq,
+                last,
+            )
+            return
+        self.window.central_ack(seq, self.clock())
+
+    # -- the loop -----------------------------------------------------------------------------
+
+    def _publish_records(self, now: float) -> None:
+        if self.state != "up":
+            return
+        for item in self.window.take(now):
+            mid = self.link.publish(self.topics.record(item.type), item.payload, retain=False)
+            self.window.sent(item.seq, mid, now)
+
+    def _timers(self, now: float) -> None:
+        if self.state == "down" and now >= self.next_attempt and not self.stopping:
+            self._connect(now)
+        elif self.state == "connecting" and now - self.connect_started > CONNACK_TIMEOUT_S:
+            self._lost(now, f"no CONNACK from {self._where()} within {CONNACK_TIMEOUT_S:.0f}s")
+        elif self.state != "down" and not self.link.is_open():
+            self._lost(now, f"connection to {self._where()} closed")
+        if self.state != "up":
+            return
+        resend = self.window.check_resend(now)
+        if resend is not None:
+            log.warning(
+                "no ack from the QMS for seq %d after %.0fs: publishing again from there"
+                " (next wait %.0fs)",
+                resend.from_seq,
+                resend.waited_s,
+                resend.next_interval_s,
+            )
+        overdue = self.window.stuck_puback(now)
+        if overdue is not None:
+            self.link.disconnect()
+            self._lost(now, f"no PUBACK from {self._where()} for {overdue:.0f}s: reconnecting")
+
+    def _wait_s(self, now: float) -> float:
+        if self.state == "down":
+            return max(0.0, min(IDLE_POLL_S, self.next_attempt - now))
+        if self.state == "up" and self.window.more and self.window.room(now) > 0:
+            return 0.0
+        return min(IDLE_POLL_S, self.window.next_due_s(now))
+
+    def _heartbeat(self, now: float) -> None:
+        """Prove the loop healthy: a store write answered, then (under systemd) WATCHDOG=1."""
+        interval = self.notifier.watchdog_interval_s or HEARTBEAT_S
+        if now - self.last_beat < interval:
+            return
+        self.store.set_sync_state(self.state == "up", self.detail)
+        self.last_beat = now
+        if self.notifier.watchdog_interval_s is not None:
+            self.notifier.watchdog()
+
+    def iteration(self) -> None:
+        """One pass: network, events, publishing, timers, commits, health."""
+        now = self.clock()
+        wait = self._wait_s(now)
+        if self.link.is_open() and self.state != "down":
+            self.link.pump(wait)
+        elif wait > 0:
+            time.sleep(wait)
+        now = self.clock()
+        self._reconcile(now)
+        self._publish_records(now)
+        self._timers(now)
+        # Batched while draining; at once when the backlog is done (nothing more in flight).
+        self.window.flush(now, force=not self.window.inflight and not self.window.more)
+        self._heartbeat(now)
+
+    def stop(self, signum: int = 0, frame: FrameType | None = None) -> None:
+        self.stopping = True
+
+    def run(self) -> int:
+        """Loop until `stop()` (SIGTERM); return the exit status (0)."""
+        self.notifier.ready(f"sync daemon for {self.topics.base}")
+        log.info(
+            "sync daemon started: station %s, broker %s, ack=%s",
+            self.topics.base,
+            self._where(),
+            self.mqtt.ack,
+        )
+        while not self.stopping:
+            try:
+                self.iteration()
+                if self._store_failing:
+                    log.info("the store answers again")
+                    self._store_failing = False
+            except StoreError as exc:
+                if not self._store_failing:
+                    log.error("store unavailable, retrying: %s", exc)
+                    self._store_failing = True
+                time.sleep(0.2)
+        self.shutdown()
+        return 0
+
+    def shutdown(self) -> None:
+        """Clean stop: commit marks, publish `offline` (waiting for its PUBACK), disconnect."""
+        self.notifier.stopping()
+        log.info("stopping")
+        if self.state == "up":
+            mid = self.link.publish(
+                self.topics.status, self._status_payload("offline"), retain=True
+            )
+            self._status_mids[mid] = "offline"
+            deadline = self.clock() + OFFLINE_PUBACK_TIMEOUT_S
+            while mid in self._status_mids and self.clock() < deadline:
+                if not self.link.is_open():
+                    break
+                self.link.pump(0.05)
+                try:
+                    self._reconcile(self.clock())
+                except StoreError as exc:
+                    log.error("store unavailable while stopping: %s", exc)
+                    break
+            if mid in self._status_mids:
+                log.warning(
+                    "the offline status was not acknowledged within %.0fs", OFFLINE_PUBACK_TIMEOUT_S
+                )
+            self.link.disconnect()
+            if self.link.is_open():
+                self.link.pump(0.1)  # flush the DISCONNECT packet
+        self.state = "down"
+        try:
+            self.window.flush(self.clock(), force=True)
+            self.store.set_sync_state(False, "stopped")
+        except StoreError as exc:
+            log.error("could not save the final sync state: %s", exc)
+        self.notifier.close()
+
+
+__all__ = ["CENTRAL_WINDOW", "SyncDaemon"]

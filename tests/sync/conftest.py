@@ -1,0 +1,387 @@
+"""Helpers for the sync area: hand-built record chains, an MQTT probe client, and real
+subprocesses for the central QMS (`python -m sim.central`) and the daemon (`station sync`).
+
+Everything runs for real on loopback: mosquitto from tests/conftest.py, paho, SQLite files.
+Readiness and progress are observed by polling with deadlines, never by fixed sleeps.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.reasoncodes import ReasonCode
+
+from sim._central_db import read_summary
+
+ROOT = Path(__file__).resolve().parents[2]
+VENV_BIN = Path(sys.executable).parent
+STATION = str(VENV_BIN / "station")
+ZERO = "0" * 64
+
+
+def canonical(obj: Any) -> bytes:
+    """The contract's canonical JSON (mqtt.md), written out here independently of the code."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def seal(env: dict[str, Any]) -> dict[str, Any]:
+    env = {k: v for k, v in env.items() if k != "hash"}
+    env["hash"] = hashlib.sha256(canonical(env)).hexdigest()
+    return env
+
+
+def make_chain(
+    n: int, *, site: str = "plant-a", station: str = "bench-01", start: int = 1, prev: str = ZERO
+) -> list[dict[str, Any]]:
+    """`n` valid `event` records seq start..start+n-1, hash-chained from `prev`."""
+    out = []
+    for seq in range(start, start + n):
+        env = seal(
+            {
+                "schema": "station.record/1",
+                "type": "event",
+                "id": f"{station}-{seq:08d}",
+                "seq": seq,
+                "site": site,
+                "station": station,
+                "ts": "2026-11-21T22:04:09.520Z",
+                "prev": prev,
+                "body": {"kind": "test", "operator": None, "detail": {"n": seq}},
+            }
+        )
+        prev = env["hash"]
+        out.append(env)
+    return out
+
+
+def record_topic(env: dict[str, Any]) -> str:
+    return f"qms/v1/{env['site']}/{env['station']}/record/{env['type']}"
+
+
+@dataclass
+class Probe:
+    """A test-side MQTT v5 client, single-threaded: every call pumps paho's loop itself."""
+
+    port: int
+    client_id: str
+    client: mqtt.Client = field(init=False)
+    messages: list[mqtt.MQTTMessage] = field(default_factory=list)
+    results: dict[int, ReasonCode] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=self.client_id, protocol=mqtt.MQTTv5
+        )
+        self.client.on_message = lambda c, u, m: self.messages.append(m)
+        self.client.on_publish = lambda c, u, mid, rc, p: self.results.__setitem__(mid, rc)
+        self.client.connect("127.0.0.1", self.port, keepalive=30)
+        self.pump_until(self.client.is_connected, 5.0, "probe connect")
+
+    def pump(self, seconds: float = 0.05) -> None:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            self.client.loop(timeout=0.02)
+
+    def pump_until(self, cond: Callable[[], bool], deadline_s: float, what: str) -> None:
+        end = time.monotonic() + deadline_s
+        while not cond():
+            if time.monotonic() > end:
+                raise AssertionError(f"timed out after {deadline_s}s waiting for {what}")
+            self.client.loop(timeout=0.02)
+
+    def subscribe(self, topic: str) -> None:
+        self.client.subscribe(topic, qos=1)
+        self.pump(0.2)
+
+    def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> ReasonCode:
+        mid = self.client.publish(topic, payload, qos=1, retain=retain).mid
+        self.pump_until(lambda: mid in self.results, 10.0, f"PUBACK for {topic}")
+        return self.results[mid]
+
+    def publish_many(self, items: list[tuple[str, bytes]]) -> None:
+        mids = [self.client.publish(t, p, qos=1).mid for t, p in items]
+        self.pump_until(lambda: all(m in self.results for m in mids), 30.0, "PUBACKs")
+
+    def payloads(self, topic: str) -> list[bytes]:
+        return [m.payload for m in self.messages if m.topic == topic]
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop(timeout=0.1)
+
+
+@pytest.fixture
+def probe_factory() -> Iterator[Callable[..., Probe]]:
+    made: list[Probe] = []
+
+    def make(port: int, client_id: str = "test-probe") -> Probe:
+        p = Probe(port, f"{client_id}-{len(made)}")
+        made.append(p)
+        return p
+
+    yield make
+    for p in made:
+        p.close()
+
+
+@dataclass
+class Proc:
+    """A subprocess with its stderr in a log file, stopped (SIGTERM, then SIGKILL) at teardown."""
+
+    argv: list[str]
+    log_path: Path
+    env: dict[str, str] | None = None
+    proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Proc:
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                self.argv,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                cwd=ROOT,
+                env=self.env if self.env is not None else {**os.environ},
+            )
+        return self
+
+    @property
+    def log(self) -> str:
+        return self.log_path.read_text("utf-8", "replace") if self.log_path.exists() else ""
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait(timeout=10)
+
+    def terminate(self, timeout: float = 15.0) -> int:
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+            raise AssertionError(f"{self.argv[:3]} ignored SIGTERM for {timeout}s") from None
+
+    def stdout(self) -> str:
+        assert self.proc is not None and self.proc.stdout is not None
+        return self.proc.stdout.read().decode()
+
+    def wait_log(self, text: str, deadline_s: float = 15.0) -> None:
+        end = time.monotonic() + deadline_s
+        while text not in self.log:
+            if time.monotonic() > end:
+                raise AssertionError(f"{text!r} not in log after {deadline_s}s:\n{self.log}")
+            if not self.alive():
+                raise AssertionError(f"process exited before logging {text!r}:\n{self.log}")
+            time.sleep(0.05)
+
+
+@pytest.fixture
+def procs() -> Iterator[list[Proc]]:
+    """Collects every subprocess a test starts; whatever is left running is killed."""
+    started: list[Proc] = []
+    yield started
+    for p in started:
+        if p.alive():
+            assert p.proc is not None
+            p.proc.kill()
+            p.proc.wait(timeout=10)
+        if p.proc is not None and p.proc.stdout is not None:
+            p.proc.stdout.close()
+
+
+@pytest.fixture
+def start_central(tmp_path: Path, procs: list[Proc]) -> Callable[..., Proc]:
+    """Start `python -m sim.central` against a broker port; returns the running Proc."""
+
+    def start(port: int, db: Path | None = None, *extra: str) -> Proc:
+        db = db or tmp_path / "central.db"
+        argv = [sys.executable, "-m", "sim.central", "--host", "127.0.0.1", "--port", str(port)]
+        argv += ["--site", "plant-a", "--db", str(db), *extra]
+        p = Proc(argv, tmp_path / "central.log").start()
+        procs.append(p)
+        p.wait_log("connected (session present", 15.0)
+        return p
+
+    return start
+
+
+def wait_summary(
+    db: Path, cond: Callable[[dict[str, Any]], bool], deadline_s: float, what: str
+) -> dict[str, Any]:
+    """Poll the central's database summary until `cond` holds."""
+    end = time.monotonic() + deadline_s
+    last: dict[str, Any] = {}
+    while True:
+        if db.exists():
+            last = read_summary(db)
+            if cond(last):
+                return last
+        if time.monotonic() > end:
+            brief = {k: v for k, v in last.items() if k != "stations"}
+            raise AssertionError(f"timed out after {deadline_s}s waiting for {what}: {brief}")
+        time.sleep(0.2)
+
+
+@dataclass(frozen=True)
+class Kit:
+    """The module-level helpers above, handed to tests as one fixture (importlib mode: test
+    modules cannot import conftest)."""
+
+    make_chain: Callable[..., list[dict[str, Any]]] = make_chain
+    seal: Callable[[dict[str, Any]], dict[str, Any]] = seal
+    record_topic: Callable[[dict[str, Any]], str] = record_topic
+    canonical: Callable[[Any], bytes] = canonical
+    wait_summary: Callable[..., dict[str, Any]] = wait_summary
+
+
+@pytest.fixture
+def kit() -> Kit:
+    return Kit()
+
+
+# -- the station side ---------------------------------------------------------------------------
+
+TEMPLATE_RECORDS = 10_000
+
+
+def event_body(n: int) -> dict[str, Any]:
+    return {"kind": "test", "operator": None, "detail": {"n": n}}
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store holding TEMPLATE_RECORDS undelivered records, built once per session (the store
+    appends ~1k records/s here) and copied by each test that needs a backlog."""
+    from station.store import Store
+
+    path = tmp_path_factory.mktemp("template") / "station.db"
+    with Store.open(path, site="plant-a", station="bench-01") as store:
+        for start in range(0, TEMPLATE_RECORDS, 1000):
+            store.append_many([("event", event_body(n)) for n in range(start, start + 1000)])
+    return path
+
+
+@dataclass
+class StationEnv:
+    """A station config + data folder in tmp, and the `station sync` subprocess for it."""
+
+    root: Path
+    port: int
+    procs: list[Proc]
+    mqtt: dict[str, Any] = field(default_factory=dict)
+    master_dir: Path | None = None
+    env: dict[str, str] | None = None
+    daemon: Proc | None = None
+
+    @property
+    def cfg(self) -> Path:
+        return self.root / "station.toml"
+
+    @property
+    def db(self) -> Path:
+        return self.root / "data" / "station.db"
+
+    @property
+    def log_path(self) -> Path:
+        return self.root / "sync.log"
+
+    def write_config(self) -> Path:
+        mqtt = {
+            "host": "127.0.0.1",
+            "port": self.port,
+            "ack": "central",
+            "resend_after_s": 2,
+            "max_rate": 100_000,
+            **self.mqtt,
+        }
+        lines = [
+            "[station]",
+            'id = "bench-01"',
+            'site = "plant-a"',
+            'data_dir = "data"',
+            "",
+            "[mqtt]",
+        ]
+        for key, value in mqtt.items():
+            lines.append(f"{key} = {json.dumps(str(value) if isinstance(value, Path) else value)}")
+        if self.master_dir is not None:
+            lines += ["", "[master]", f"dir = {json.dumps(str(self.master_dir))}"]
+        self.cfg.write_text("\n".join(lines) + "\n")
+        return self.cfg
+
+    def use_backlog(self, template: Path) -> None:
+        self.db.parent.mkdir(parents=True, exist_ok=True)
+        self.db.write_bytes(template.read_bytes())
+
+    def start(self) -> Proc:
+        self.write_config()
+        env = {**os.environ, **(self.env or {})}
+        self.daemon = Proc([STATION, "sync", "-c", str(self.cfg)], self.log_path, env).start()
+        self.procs.append(self.daemon)
+        return self.daemon
+
+    def store(self) -> Any:
+        from station.store import Store
+
+        return Store.open(self.db, site="plant-a", station="bench-01")
+
+    def pending(self) -> int:
+        with self.store() as s:
+            return int(s.status().pending)
+
+    def cli_status(self) -> dict[str, Any]:
+        out = subprocess.run(
+            [STATION, "status", "-c", str(self.cfg)], capture_output=True, text=True, check=True
+        )
+        result: dict[str, Any] = json.loads(out.stdout)
+        return result
+
+    def wait_pending(self, cond: Callable[[int], bool], deadline_s: float, what: str) -> int:
+        end = time.monotonic() + deadline_s
+        while True:
+            n = self.pending() if self.db.exists() else -1
+            if n >= 0 and cond(n):
+                return n
+            if time.monotonic() > end:
+                raise AssertionError(f"timed out after {deadline_s}s waiting for {what}: {n}")
+            if self.daemon is not None and not self.daemon.alive():
+                raise AssertionError(f"station sync exited:\n{self.daemon.log}")
+            time.sleep(0.05)
+
+    def events(self, kind: str) -> list[dict[str, Any]]:
+        with self.store() as s:
+            out = []
+            after = 0
+            while batch := s.records(after, 1000):
+                out += [r.body for r in batch if r.type == "event" and r.body["kind"] == kind]
+                after = batch[-1].seq
+            return out
+
+
+@pytest.fixture
+def station_env(tmp_path: Path, procs: list[Proc]) -> Callable[..., StationEnv]:
+    def make(port: int, **mqtt: Any) -> StationEnv:
+        root = tmp_path / "station"
+        root.mkdir(exist_ok=True)
+        return StationEnv(root, port, procs, dict(mqtt))
+
+    return make
