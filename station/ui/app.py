@@ -1,0 +1,473 @@
+"""The bench terminal UI (`station bench -c FILE`): the operator's whole workflow.
+
+The app only routes: scans, keys and driver readings go to the `Workflow` (which holds every
+rule), and its state is rendered by one screen per mode (idle, work, check) plus dialogs.
+Services come in through the constructor (aesthetics.md rule 7). Blocking I/O stays off the
+UI thread: each input has a reader thread (`station.bench.inputs`) and the sync state is read
+by a poller thread with its own store connection; both post messages (thread-safe). Workflow
+calls are single SQLite commits and run on the UI thread (`bench/bench_ui.py` measures them).
+
+Keys: p / f pass or fail the next attribute, r redo, space (or Enter on an empty scan field)
+polls the input the next characteristic needs (typing a poll input's name + Enter polls that
+one), F6 instrument check, Esc leaves it, F8 abandons (confirmed), F2 history, Ctrl+L
+logout, Ctrl+Q quit. Printable keys act only while the scan field is empty (`ScanField`).
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import sys
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import ClassVar, TypeVar
+
+from rich.text import Text
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.widgets import Input
+
+from station.bench.inputs import (
+    InputEvent,
+    InputLink,
+    InputProblem,
+    InputReader,
+    InputValue,
+    ScannerReader,
+    ScanValue,
+    poll_targets,
+    readers_for,
+)
+from station.bench.notice import Notice, error, warn
+from station.bench.workflow import Mode, Workflow
+from station.settings import Config
+from station.store import Store, StoreError
+from station.ui.dialogs import CodeDialog, ConfirmDialog, HistoryScreen, mandatory_dialog
+from station.ui.header import input_lines, key_bar, status_line
+from station.ui.launch import bootstrap_master, setup_logging
+from station.ui.screens import MODE_SCREENS, BenchScreen, CheckScreen, IdleScreen, WorkScreen
+from station.ui.status import STATUS_INTERVAL_S, StatusPoller, StatusSnapshot
+from station.ui.widgets import InputEventMessage, StatusMessage
+
+log = logging.getLogger(__name__)
+
+IDLE_TIMEOUT_S = 15 * 60.0
+"""An operator idle this long is logged out (`logout` event, why "idle timeout")."""
+
+DemoKey = tuple[str, str, Callable[[], None]]
+"""(key, footer label, action): extra keys the demo binds (data button, simulated scans)."""
+
+COMMAND_KEYS = frozenset({"p", "f", "r", "space"})
+
+_N = TypeVar("_N", Notice, Notice | None)
+
+
+class BenchApp(App[int]):
+    """The bench UI over one workflow.
+
+    Args:
+        wf: the workflow (owns the rules and the store writes).
+        store: the same store (history look-ups; its path for the status poller).
+        config: the station config (inputs shown in the header).
+        readers: one reader per input, not started: the app starts them once it runs and
+            stops them when it exits.
+        clock: the clock shown in the header (the workflow's).
+        scanner: an optional serial/evdev scanner reader, started and stopped likewise.
+        demo_keys: extra (key, label, action) bindings; actions run on the UI thread.
+        idle_timeout_s: log out after this long without a key, scan or reading.
+        status_interval_s: how often the sync state is re-read.
+        freeze_gc: once the first screen is up, move every object alive to the garbage
+            collector's permanent generation (`gc.freeze`): a full collection over Textual's
+            widget graph otherwise pauses the UI for up to ~80 ms (bench/bench_ui.py). For the
+            bench process; tests that build many apps leave it off.
+    """
+
+    CSS_PATH = "bench.tcss"
+    TITLE = "station bench"
+    ENABLE_COMMAND_PALETTE = False
+    DEFAULT_MODE = "idle"
+    MODES: ClassVar[dict[str, str | Callable[[], Screen]]] = {  # type: ignore[type-arg]
+        "idle": IdleScreen,
+        "work": WorkScreen,
+        "check": CheckScreen,
+    }
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("p", "judge(True)", "Pass"),
+        Binding("f", "judge(False)", "Fail"),
+        Binding("r", "redo", "Redo"),
+        Binding("space", "poll", "Poll"),
+        Binding("f6", "check", "Check"),
+        Binding("escape", "leave_check", "Leave check"),
+        Binding("f8", "abandon", "Abandon"),
+        Binding("f2", "history", "History"),
+        Binding("ctrl+l", "logout", "Logout"),
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+    ]
+
+    def __init__(
+        self,
+        wf: Workflow,
+        store: Store,
+        config: Config,
+        readers: Sequence[InputReader] = (),
+        *,
+        clock: Callable[[], datetime],
+        scanner: ScannerReader | None = None,
+        demo_keys: Sequence[DemoKey] = (),
+        idle_timeout_s: float = IDLE_TIMEOUT_S,
+        status_interval_s: float = STATUS_INTERVAL_S,
+        freeze_gc: bool = False,
+    ) -> None:
+        super().__init__()
+        self.wf = wf
+        self.store = store
+        self.config = config
+        self.readers = list(readers)
+        self.clock = clock
+        self.scanner = scanner
+        self.demo_keys = list(demo_keys)
+        self.idle_timeout_s = idle_timeout_s
+        self.freeze_gc = freeze_gc
+        self.notice: Notice | None = None
+        self.links: dict[str, InputLink] = {}
+        self.snapshot: StatusSnapshot | None = None
+        self.latency_probe: Callable[[float, float], None] | None = None
+        self.command_keys = COMMAND_KEYS | {k for k, _, _ in self.demo_keys if len(k) == 1}
+        self._reading_stamp: float | None = None
+        self._last_activity = time.monotonic()
+        self._mandatory: CodeDialog | None = None
+        self._poller = StatusPoller(
+            store.path, site=store.site, station=store.station, interval_s=status_interval_s
+        )
+        for i, (key, text, _) in enumerate(self.demo_keys):
+            self.bind(key, f"demo({i})", description=text)
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        """Offer the unfinished inspection, start the threads and the clock."""
+        self.theme = "ansi-dark"  # the terminal's own 16 colours (TERM=linux)
+        self.apply(self._call(self.wf.load_unfinished))
+        for reader in self.readers:
+            reader.start(self._from_thread)
+        if self.scanner is not None:
+            self.scanner.start(self._from_thread)
+        self._poller.start(self._status_from_thread)
+        self.set_interval(1.0, self._tick)
+        if self.freeze_gc:
+            self.call_after_refresh(gc.freeze)
+
+    def on_unmount(self) -> None:
+        """Stop every thread (each is within one bounded read of noticing)."""
+        threads = [*self.readers, *([self.scanner] if self.scanner else [])]
+        for t in threads:
+            t.request_stop()
+        self._poller.stop()
+        if self.freeze_gc:
+            gc.unfreeze()
+        for t in threads:
+            if not t.stop():
+                log.warning("input %s did not stop in time", t.name)
+
+    def _status_from_thread(self, snapshot: StatusSnapshot) -> None:
+        """Status poller callback (poller thread)."""
+        self.post_message(StatusMessage(snapshot))
+
+    def _from_thread(self, event: InputEvent) -> None:
+        """Reader callback (reader thread): hand the event to the UI thread."""
+        self.post_message(InputEventMessage(event))
+
+    # -- rendering -------------------------------------------------------------------------
+
+    def status_text(self) -> Text:
+        """The status line (station, operator, sync state, time)."""
+        return status_line(self.wf, self.snapshot, self.clock())
+
+    def inputs_text(self) -> Text:
+        """One line per input with its instrument, link and calibration state."""
+        return input_lines(self.wf, self.config.inputs, self.links)
+
+    def keys_text(self) -> Text:
+        """The key bar: the keys `check_action` offers now (see `header.key_bar`)."""
+        keys = [(b.key, b.description, b.action) for b in self.BINDINGS if isinstance(b, Binding)]
+        keys += [(k, text, f"demo({i})") for i, (k, text, _) in enumerate(self.demo_keys)]
+        return key_bar(keys, lambda action: self.check_action(action, ()))
+
+    def take_reading_stamp(self) -> float | None:
+        """The driver timestamp of the reading just applied (once), for the latency probe."""
+        stamp, self._reading_stamp = self._reading_stamp, None
+        return stamp
+
+    def _base_screen(self) -> BenchScreen | None:
+        for screen in reversed(self.screen_stack):
+            if isinstance(screen, BenchScreen):
+                return screen
+        return None
+
+    def apply(self, notice: Notice | None, *, verdict_first: bool = False) -> None:
+        """Show `notice` (if any) and bring the screens in line with the workflow state.
+
+        With `verdict_first` (a reading), the reading and the notice are drawn in the next
+        frame and the rest of the screen (table, chart, header) right after it: the first
+        frame is smaller, so the verdict is on screen sooner (bench/bench_ui.py).
+        """
+        if notice is not None:
+            self.notice = notice
+            if notice.level == "error":
+                log.info("refused: %s", " | ".join(notice.lines()))
+        mode = self.wf.state.mode
+        target = MODE_SCREENS[mode]
+        if self._mandatory is not None and mode not in (Mode.NONCONFORMANCE, Mode.SPC_SIGNAL):
+            # Answered or voided elsewhere (e.g. a logout by badge): the dialog would strand.
+            stale, self._mandatory = self._mandatory, None
+            stale.dismiss(None)
+        if self.current_mode != target:
+            while len(self.screen_stack) > 1 and self.screen is not self._mandatory:
+                self.pop_screen()  # history / confirm belong to the mode being left
+            self.switch_mode(target)
+        base = self._base_screen()
+        if base is not None:
+            if verdict_first and base.is_current and isinstance(base, WorkScreen):
+                base.refresh_verdict()
+                self.call_after_refresh(base.refresh_view)
+            else:
+                base.refresh_view()
+        self._reading_stamp = None  # drawn now, or never (a refused or check reading)
+        self._open_mandatory_dialog(mode)
+
+    def _open_mandatory_dialog(self, mode: Mode) -> None:
+        if self._mandatory is not None:
+            return
+        dialog = mandatory_dialog(self.wf, self._call)
+        if dialog is not None:
+            self._mandatory = dialog
+            self.push_screen(dialog, self._mandatory_closed)
+
+    def _mandatory_closed(self, notice: Notice | None) -> None:
+        if self._mandatory is None:
+            return  # closed by `apply` itself
+        self._mandatory = None
+        self.apply(notice)
+
+    # -- threads' messages -----------------------------------------------------------------
+
+    def on_input_event_message(self, message: InputEventMessage) -> None:
+        """A reader's event: a value goes to the workflow, problems to the notice line."""
+        ev = message.event
+        if isinstance(ev, InputValue):
+            self._touch()
+            self._reading_stamp = ev.reading.monotonic
+            self.apply(
+                self._call(lambda: self.wf.reading(ev.input, ev.reading)), verdict_first=True
+            )
+        elif isinstance(ev, ScanValue):
+            self._scan(ev.text)
+        elif isinstance(ev, InputProblem):
+            self.apply(warn(ev.message))
+        elif isinstance(ev, InputLink):
+            self.links[ev.input] = ev
+            if ev.state in ("disconnected", "failed"):
+                detail = ev.detail.removeprefix(f"{ev.input}: ")
+                self.apply(warn(f"input {ev.input} {ev.state.upper()}: {detail}"))
+            else:
+                self._refresh_header()
+
+    def on_status_message(self, message: StatusMessage) -> None:
+        """A fresh sync snapshot: redraw the header."""
+        self.snapshot = message.snapshot
+        self._refresh_header()
+
+    def _refresh_header(self) -> None:
+        base = self._base_screen()
+        if base is not None:
+            base.refresh_header()
+
+    def _tick(self) -> None:
+        """Every second: the clock, and the idle logout."""
+        self._refresh_header()
+        st = self.wf.state
+        idle = time.monotonic() - self._last_activity
+        # Never while an NC or SPC answer is owed: logging out would drop it.
+        if st.operator is not None and idle > self.idle_timeout_s and self._mandatory is None:
+            self.apply(self._call(lambda: self.wf.logout("idle timeout")))
+
+    def _touch(self) -> None:
+        self._last_activity = time.monotonic()
+
+    # -- scans -----------------------------------------------------------------------------
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        """Typing counts as activity (the idle logout)."""
+        self._touch()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        """Enter in the scan field: a scan, a poll-input name, or (empty) a poll request."""
+        if event.input.id != "scan":
+            return
+        text = event.value.strip(" \t\r\n")  # str.strip() would also eat a trailing GS (0x1d)
+        event.input.value = ""
+        self._touch()
+        if not text:
+            self.action_poll()
+            return
+        for r in self.readers:
+            if r.mode == "poll" and text == r.name:
+                r.request()
+                self.apply(Notice("info", f"requested a value from {r.name}"))
+                return
+        self._scan(text)
+
+    def _scan(self, text: str) -> None:
+        self._touch()
+        self.apply(self._call(lambda: self.wf.scan(text)))
+
+    # -- actions ---------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Offer only the keys that make sense in the current mode (keeps the footer short)."""
+        st = self.wf.state
+        mode = st.mode
+        if action == "judge":
+            return (
+                mode is Mode.INSPECTING
+                and st.plan is not None
+                and any(c.kind == "attribute" for c in st.plan.characteristics)
+            )
+        if action == "redo":
+            return mode is Mode.INSPECTING
+        if action == "poll":
+            return mode in (Mode.INSPECTING, Mode.CHECK) and any(
+                r.mode == "poll" for r in self.readers
+            )
+        if action == "check":
+            return mode is Mode.READY
+        if action == "leave_check":
+            return mode is Mode.CHECK
+        if action == "abandon":
+            return st.draft is not None and st.operator is not None
+        if action == "logout":
+            return st.operator is not None
+        return True
+
+    def action_judge(self, passed: bool) -> None:
+        """p / f: the operator's verdict on the next attribute characteristic."""
+        self._touch()
+        self.apply(self._call(lambda: self.wf.judge_attribute(passed)))
+
+    def action_redo(self) -> None:
+        """r: the next value replaces the last one."""
+        self._touch()
+        self.apply(self._call(self.wf.redo))
+
+    def action_poll(self) -> None:
+        """space / Enter on empty: ask the poll input the next characteristic needs."""
+        self._touch()
+        readers, why = poll_targets(self.wf, self.readers)
+        for r in readers:
+            r.request()
+        if readers:
+            self.apply(
+                Notice("info", f"requested a value from {', '.join(r.name for r in readers)}")
+            )
+        else:
+            self.apply(error(why))
+
+    def action_check(self) -> None:
+        """F6: instrument-check mode."""
+        self._touch()
+        self.apply(self._call(self.wf.start_check))
+
+    def action_leave_check(self) -> None:
+        """Esc: leave the instrument check."""
+        self._touch()
+        self.apply(self._call(self.wf.leave_check))
+
+    def action_abandon(self) -> None:
+        """F8: abandon the inspection in progress, after a confirmation."""
+        self._touch()
+        d = self.wf.state.draft
+        if d is None:
+            self.apply(error("no inspection in progress"))
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.apply(self._call(self.wf.abandon))
+
+        self.push_screen(
+            ConfirmDialog(f"Abandon the inspection of part {d.part.number}? It is recorded."),
+            answered,
+        )
+
+    def action_history(self) -> None:
+        """F2: the last inspections; look up a part serial."""
+        self._touch()
+        self.push_screen(HistoryScreen(self.store))
+
+    def action_logout(self) -> None:
+        """Ctrl+L: log out (an inspection in progress is kept for resumption)."""
+        self.apply(self._call(lambda: self.wf.logout("logout key")))
+
+    async def action_quit(self) -> None:
+        """Ctrl+Q: leave (exit status 0); an inspection in progress stays saved."""
+        self.exit(0)
+
+    def action_demo(self, index: int) -> None:
+        """A demo key: run its action on the UI thread."""
+        self._touch()
+        try:
+            self.demo_keys[index][2]()
+        except Exception as exc:
+            log.exception("demo key failed")
+            self.apply(error(f"demo action failed: {exc}"))
+
+    def _call(self, fn: Callable[[], _N]) -> _N | Notice:
+        """Run a workflow call; a store failure (or a bug) becomes a notice, never a crash."""
+        try:
+            return fn()
+        except StoreError as exc:
+            log.exception("store error")
+            return error("the record store failed: nothing was recorded", str(exc))
+        except Exception as exc:  # the kiosk must survive a bug; the log keeps the trace
+            log.exception("bench action failed")
+            return error(f"internal error (logged): {exc!r}")
+
+
+def run_bench(cfg: Config) -> int:
+    """Run the bench UI until Ctrl+Q; 0 then, 1 when the store cannot be opened."""
+    setup_logging(cfg.station.data_dir / "bench.log")
+    try:
+        store = Store.open(
+            cfg.station.db_path,
+            site=cfg.station.site,
+            station=cfg.station.id,
+            budget_mb=cfg.station.storage_budget_mb,
+            retention_days=cfg.station.retention_days,
+        )
+    except StoreError as exc:
+        print(f"station bench: {exc}", file=sys.stderr)
+        return 1
+    with store:
+        try:
+            bootstrap_master(cfg, store)
+        except StoreError as exc:
+            log.error("master-data folder not applied: %s", exc)
+        clock = lambda: datetime.now(UTC)  # noqa: E731
+        wf = Workflow(store, cfg, clock)
+        scanner = ScannerReader(cfg.scanner) if cfg.scanner.kind != "keyboard" else None
+        app = BenchApp(
+            wf,
+            store,
+            cfg,
+            readers_for(cfg.inputs),
+            clock=clock,
+            scanner=scanner,
+            freeze_gc=True,
+        )
+        result = app.run()
+    return 1 if result is None else result
+
+
+__all__ = ["COMMAND_KEYS", "IDLE_TIMEOUT_S", "BenchApp", "DemoKey", "run_bench"]

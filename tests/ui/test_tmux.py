@@ -1,0 +1,168 @@
+"""`station bench` in a real terminal: tmux at 80x24 with TERM=linux, the installed console
+script, a keyboard-wedge scanner (send-keys), a pty Mitutoyo gauge pushed from this process.
+
+The bench runs on the real clock here, so the master data is generated with dates relative
+to today (calibration and qualification valid for months).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from sim.serial_gauge import SerialGaugeSim
+from station.schemas import schema_errors
+from station.store import Store
+
+STATION = Path(sys.executable).with_name("station")
+
+
+def write_master(folder: Path) -> None:
+    today = datetime.now(UTC).date()
+    later = (today + timedelta(days=180)).isoformat()
+    docs = {
+        "operator-op-70.json": {
+            "schema": "qms.master/operator@1",
+            "id": "op-70",
+            "name": "T. Terminal",
+            "badge": "B-7001",
+            "active": True,
+            "qualifications": [{"code": "DIM-2", "expires": later}],
+        },
+        "instrument-CAL-7.json": {
+            "schema": "qms.master/instrument@1",
+            "id": "CAL-7",
+            "type": "caliper",
+            "status": "active",
+            "cal_due": later,
+            "unit": "mm",
+            "resolution": 0.01,
+            "u": 0.01,
+            "mpe": 0.03,
+        },
+        "plan-P-7001-A.json": {
+            "schema": "qms.master/plan@1",
+            "id": "P-7001",
+            "rev": "A",
+            "status": "released",
+            "title": "Spacer SP-7",
+            "part_numbers": ["PN-700"],
+            "qualifications": ["DIM-2"],
+            "instruction": "WI-7001 rev A",
+            "characteristics": [
+                {
+                    "id": "length",
+                    "kind": "variable",
+                    "nominal": 10.0,
+                    "lsl": 9.9,
+                    "usl": 10.1,
+                    "unit": "mm",
+                    "instrument_type": "caliper",
+                },
+                {"id": "chamfer", "kind": "attribute"},
+            ],
+        },
+    }
+    folder.mkdir(parents=True)
+    for name, doc in docs.items():
+        (folder / name).write_text(json.dumps(doc, indent=2), encoding="utf-8")
+
+
+class Tmux:
+    """One tmux server on a private socket, one session running the bench."""
+
+    def __init__(self) -> None:
+        self.socket = f"station-test-{uuid.uuid4().hex[:8]}"
+
+    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["tmux", "-L", self.socket, "-f", "/dev/null", *args],
+            capture_output=True,
+            text=True,
+            check=check,
+            timeout=10,
+        )
+
+    def screen(self) -> str:
+        return self.run("capture-pane", "-p", "-t", "bench").stdout
+
+    def alive(self) -> bool:
+        return self.run("has-session", "-t", "bench", check=False).returncode == 0
+
+    def wait(self, pred: Callable[[str], bool], what: str, timeout: float = 15.0) -> str:
+        end = time.monotonic() + timeout
+        while True:
+            text = self.screen()
+            if pred(text):
+                return text
+            if time.monotonic() > end:
+                raise AssertionError(f"timed out waiting for {what}; screen:\n{text}")
+            time.sleep(0.05)
+
+    def type(self, text: str) -> None:
+        self.run("send-keys", "-t", "bench", "-l", text)
+        self.run("send-keys", "-t", "bench", "Enter")
+
+
+@pytest.fixture
+def tmux() -> Iterator[Tmux]:
+    assert shutil.which("tmux"), "tmux is required for this test (apt-get install tmux)"
+    t = Tmux()
+    yield t
+    t.run("kill-server", check=False)
+
+
+def test_bench_in_a_real_terminal_completes_an_inspection(tmp_path: Path, tmux: Tmux) -> None:
+    assert STATION.exists(), f"console script missing: {STATION} (pip install -e .)"
+    write_master(tmp_path / "master")
+    with SerialGaugeSim("mitutoyo", tmp_path / "dev" / "caliper", value="10.020") as gauge:
+        cfg = tmp_path / "station.toml"
+        cfg.write_text(
+            '[station]\nid = "bench-tmux"\nsite = "plant-a"\ndata_dir = "data"\n\n'
+            '[master]\ndir = "master"\n\n'
+            f'[[inputs]]\nname = "caliper"\ndriver = "mitutoyo"\nport = "{gauge.path}"\n',
+            encoding="utf-8",
+        )
+        command = f"env TERM=linux {STATION} bench -c {cfg}"
+        tmux.run("new-session", "-d", "-s", "bench", "-x", "80", "-y", "24", command)
+        idle = tmux.wait(lambda s: "S C A N   Y O U R   B A D G E" in s, "the idle screen")
+        assert "bench-tmux" in idle and "caliper" in idle
+        tmux.wait(lambda s: "link ok" in s, "the caliper connected")
+        tmux.type("B-7001")
+        tmux.wait(lambda s: "welcome T. Terminal: scan a part" in s, "the login")
+        tmux.type("PN-700")
+        tmux.wait(lambda s: "plan P-7001 rev A" in s, "the plan screen")
+        tmux.type("CAL-7")
+        tmux.wait(lambda s: "instrument CAL-7 (caliper) selected" in s, "the instrument")
+        gauge.press_button()
+        screen = tmux.wait(lambda s: "length #1: 10.02 mm" in s, "the reading")
+        assert "10.02 PASS" in screen
+        tmux.run("send-keys", "-t", "bench", "p")  # the chamfer attribute: pass
+        done = tmux.wait(lambda s: "part PN-700 ACCEPTED" in s, "the result banner")
+        assert "chamfer" in done
+        tmux.run("send-keys", "-t", "bench", "C-q")
+        end = time.monotonic() + 10
+        while tmux.alive():
+            assert time.monotonic() < end, "the bench did not quit on Ctrl+Q"
+            time.sleep(0.05)
+    with Store.open(tmp_path / "data" / "station.db", site="plant-a", station="bench-tmux") as st:
+        recs = [r.envelope() for r in st.records()]
+    for env in recs:
+        assert schema_errors("record", env) == [], env
+    insp = [r for r in recs if r["type"] == "inspection"]
+    assert len(insp) == 1
+    body = insp[0]["body"]
+    assert body["result"] == "accept" and body["operator"] == "op-70"
+    assert [(m["characteristic"], m["raw"]) for m in body["measurements"]] == [
+        ("length", "01A+0010.020"),
+        ("chamfer", None),
+    ]
