@@ -55,6 +55,9 @@ from station.core.verdict import ConfigurationError
 from station.settings import Config
 from station.store import Record, RecordType, StorageBudgetExceeded, Store, StoreError
 
+# The draft slot holds this while a rejected inspection still owes its nonconformance.
+NC_OWED_SCHEMA = "station.nc-owed/1"
+
 # Reason codes offered by the nonconformance dialog (the QMS may map them to its own list).
 NC_REASONS: tuple[str, ...] = (
     "dimension-out-of-tolerance",
@@ -198,6 +201,10 @@ class Workflow:
         self.state.mode = Mode.READY
         self._event("login", badge=operator.badge)
         d = self.state.draft
+        if self.state.nc_for is not None:
+            self.state.mode = Mode.NONCONFORMANCE
+            part = self.state.nc_for.body["part"]["number"]
+            return warn(f"welcome {operator.name}: part {part} was rejected; describe the NC")
         if self.state.spc_alerts and d is None:
             self.state.mode = Mode.SPC_SIGNAL
             return warn(f"welcome {operator.name}: an SPC signal awaits its assignable cause")
@@ -220,7 +227,10 @@ class Workflow:
         kept = self.state.draft is not None
         # The inspection in progress and unacknowledged SPC signals outlive the session.
         self.state = BenchState(
-            draft=self.state.draft, plan=self.state.plan, spc_alerts=self.state.spc_alerts
+            draft=self.state.draft,
+            plan=self.state.plan,
+            spc_alerts=self.state.spc_alerts,
+            nc_for=self.state.nc_for,
         )
         tail = ": the unfinished inspection is kept" if kept else ""
         return info(f"{op.name} logged out ({why}){tail}")
@@ -456,7 +466,14 @@ class Workflow:
             lot=d.part.lot,
             scan=d.part.scan,
         )
-        rec = self.store.append_and_clear_draft("inspection", body)
+        rejected = body["result"] == "reject"
+        rec = self.store.append_and_clear_draft(
+            "inspection",
+            body,
+            next_draft=(lambda r: {"schema": NC_OWED_SCHEMA, "inspection_seq": r.seq})
+            if rejected
+            else None,
+        )
         st.draft = None
         st.last_inspection = rec
         st.spc_alerts += check_after_part(self.store, d.plan, d.operator)
@@ -500,7 +517,7 @@ class Workflow:
             "operator": st.operator.id,
         }
         try:
-            nc = self.store.append("nonconformance", body)
+            nc = self.store.append_and_clear_draft("nonconformance", body)
         except StoreError as exc:
             return error(f"nonconformance not saved: {exc}")
         st.nc_for = None
@@ -588,6 +605,15 @@ class Workflow:
         doc = self.store.load_draft()
         if doc is None:
             return None
+        if doc.get("schema") == NC_OWED_SCHEMA:
+            rec = self.store.record(int(doc.get("inspection_seq", 0)))
+            if rec is None or rec.type != "inspection":
+                self._event("draft-unreadable", error="owed NC names no inspection", draft=doc)
+                self.store.clear_draft()
+                return error("a nonconformance was owed but its inspection is missing")
+            self.state.nc_for = rec
+            part = rec.body["part"]["number"]
+            return warn(f"part {part} was rejected: log in and describe the nonconformance")
         try:
             self.state.draft = draft_from_doc(doc, self.master.plans)
         except (ValueError, KeyError, TypeError) as exc:

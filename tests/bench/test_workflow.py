@@ -272,3 +272,26 @@ def test_badge_again_logs_out(wf: Workflow, store: Store) -> None:
     assert "logged out" in n.text and wf.state.operator is None
     kinds = [r.body["kind"] for r in store.records() if r.type == "event"]
     assert kinds[-2:] == ["login", "logout"]
+
+
+def test_owed_nonconformance_survives_logout_and_restart(
+    config: Config, clock: Any, rd: RD, store_factory: Callable[..., Store]
+) -> None:
+    store = store_factory()
+    wf = Workflow(store, config, clock)
+    login_and_start(wf)
+    wf.scan("CAL-0042")
+    wf.reading(CALIPER, rd(12.45, "mm", "01A+0012.450"))
+    wf.reading(CALIPER, rd(25.0, "mm", "01A+0025.000"))
+    assert "REJECTED" in wf.judge_attribute(True).text
+    wf.logout("badge scanned again")  # the operator walks away
+    assert wf.state.nc_for is not None
+    wf2 = Workflow(store_factory(), config, clock)  # and the station restarts
+    owed = wf2.load_unfinished()
+    assert owed is not None and "rejected" in owed.text
+    assert "describe the NC" in wf2.scan("B-1017").text
+    assert wf2.state.mode is Mode.NONCONFORMANCE
+    assert wf2.scan("PN-778").level == "error"
+    assert wf2.submit_nonconformance("burr", "burr on the bore edge").level == "ok"
+    ncs = [r for r in wf2.store.records() if r.type == "nonconformance"]
+    assert len(ncs) == 1 and wf2.store.load_draft() is None
