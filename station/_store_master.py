@@ -1,0 +1,201 @@
+"""Master data and the station's own state, inside the store (private to `station.store`).
+
+Master data arrives from the QMS (retained MQTT) or from the `[master]` folder at start.
+Every applied version is kept in `master_history` (append-only, guarded by triggers), and
+each change is logged as a `master-applied` event record in the same transaction, so the
+audit trail says which plan revision or calibration status was in force when.
+
+Functions here run inside the caller's `BEGIN IMMEDIATE` transaction; `append` writes event
+records into that same transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+from station._store_base import AppendFn
+from station._store_ids import canonical, sha256_hex
+from station._store_types import Record, StoreError
+from station.master import MASTER_KINDS
+
+
+def check_kind(kind: str) -> None:
+    """Refuse a master-data kind the contract does not define."""
+    if kind not in MASTER_KINDS:
+        raise StoreError(f"unknown master-data kind {kind!r} (expected one of {MASTER_KINDS})")
+
+
+def latest(conn: sqlite3.Connection, kind: str, item_id: str) -> tuple[str, str] | None:
+    """(rev, doc text) most recently applied for (kind, id), or None when absent."""
+    row = conn.execute(
+        "SELECT rev, doc FROM master_current WHERE kind = ? AND item_id = ? "
+        "ORDER BY vid DESC LIMIT 1",
+        (kind, item_id),
+    ).fetchone()
+    return None if row is None else (str(row[0]), str(row[1]))
+
+
+def apply(
+    conn: sqlite3.Connection,
+    append: AppendFn,
+    *,
+    kind: str,
+    item_id: str,
+    doc: dict[str, Any] | None,
+    topic: str | None,
+    source: str,
+    ts: str,
+) -> Record | None:
+    """Store `doc` as the current version (None deletes); log it. Identical → no change."""
+    check_kind(kind)
+    if doc is not None and doc.get("id", item_id) != item_id:
+        raise StoreError(f"{kind} document id {doc.get('id')!r} does not match {item_id!r}")
+    current = latest(conn, kind, item_id)
+    text = None if doc is None else canonical(doc)
+    if (doc is None and current is None) or (current is not None and current[1] == text):
+        return None
+    rev = str(doc.get("rev", "")) if doc is not None and kind == "plan" else ""
+    event = append(
+        "event",
+        {
+            "kind": "master-applied",
+            "operator": None,
+            "detail": {
+                "master": kind,
+                "id": item_id,
+                "rev": rev or None,
+                "action": "deleted" if doc is None else "applied",
+                "source": source,
+                "topic": topic,
+                "sha256": None if text is None else sha256_hex(text),
+            },
+        },
+    )
+    cur = conn.execute(
+        "INSERT INTO master_history (kind, item_id, rev, doc, source, topic, ts, record_seq) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (kind, item_id, rev, text, source, topic, ts, event.seq),
+    )
+    if text is None:
+        conn.execute("DELETE FROM master_current WHERE kind = ? AND item_id = ?", (kind, item_id))
+    else:
+        conn.execute(
+            "INSERT INTO master_current (kind, item_id, rev, doc, vid) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (kind, item_id, rev) DO UPDATE SET doc = excluded.doc, vid = excluded.vid",
+            (kind, item_id, rev, text, cur.lastrowid),
+        )
+    return event
+
+
+def has_mqtt_version(conn: sqlite3.Connection, kind: str, item_id: str) -> bool:
+    """True when the QMS has ever sent this item (a bootstrap file must not override it)."""
+    row = conn.execute(
+        "SELECT 1 FROM master_history WHERE kind = ? AND item_id = ? AND source = 'mqtt' LIMIT 1",
+        (kind, item_id),
+    ).fetchone()
+    return row is not None
+
+
+def current_docs(conn: sqlite3.Connection) -> list[tuple[str, dict[str, Any]]]:
+    """Every current (kind, doc): one per item, one per plan revision."""
+    rows = conn.execute("SELECT kind, doc FROM master_current ORDER BY kind, item_id, vid")
+    return [(str(kind), json.loads(doc)) for kind, doc in rows]
+
+
+def plan_revisions(conn: sqlite3.Connection, plan_id: str) -> list[dict[str, Any]]:
+    """Current doc of each revision of `plan_id`, in the order the revisions first arrived."""
+    rows = conn.execute(
+        "SELECT c.doc FROM master_current c WHERE c.kind = 'plan' AND c.item_id = ? "
+        "ORDER BY (SELECT MIN(h.vid) FROM master_history h "
+        "          WHERE h.kind = 'plan' AND h.item_id = c.item_id AND h.rev = c.rev)",
+        (plan_id,),
+    )
+    return [json.loads(doc) for (doc,) in rows]
+
+
+def history(conn: sqlite3.Connection, kind: str, item_id: str) -> list[dict[str, Any]]:
+    """Every applied version of (kind, id), oldest first; `doc` None marks a deletion."""
+    rows = conn.execute(
+        "SELECT vid, rev, doc, source, topic, ts, record_seq FROM master_history "
+        "WHERE kind = ? AND item_id = ? ORDER BY vid",
+        (kind, item_id),
+    )
+    return [
+        {
+            "version": vid,
+            "rev": rev or None,
+            "doc": None if doc is None else json.loads(doc),
+            "source": source,
+            "topic": topic,
+            "ts": ts,
+            "record_seq": record_seq,
+        }
+        for vid, rev, doc, source, topic, ts, record_seq in rows
+    ]
+
+
+def quarantine(
+    conn: sqlite3.Connection,
+    append: AppendFn,
+    *,
+    instrument_id: str,
+    reason: str,
+    operator: str | None,
+    ts: str,
+) -> Record:
+    """Put an instrument in local quarantine and log `instrument-quarantined`."""
+    if not reason.strip():
+        raise StoreError(f"quarantine of {instrument_id!r} needs a reason (got an empty one)")
+    event = append(
+        "event",
+        {
+            "kind": "instrument-quarantined",
+            "operator": operator,
+            "detail": {"instrument": instrument_id, "reason": reason},
+        },
+    )
+    conn.execute(
+        "INSERT INTO quarantine (instrument, reason, operator, ts, record_seq) "
+        "VALUES (?, ?, ?, ?, ?) ON CONFLICT (instrument) DO UPDATE SET reason = excluded.reason, "
+        "operator = excluded.operator, ts = excluded.ts, record_seq = excluded.record_seq",
+        (instrument_id, reason, operator, ts, event.seq),
+    )
+    return event
+
+
+def release(
+    conn: sqlite3.Connection, append: AppendFn, *, instrument_id: str, operator: str | None
+) -> Record:
+    """Lift a local quarantine and log `instrument-released` (with the reason it had)."""
+    row = conn.execute(
+        "SELECT reason FROM quarantine WHERE instrument = ?", (instrument_id,)
+    ).fetchone()
+    if row is None:
+        raise StoreError(
+            f"instrument {instrument_id!r} is not in local quarantine; nothing to release"
+        )
+    event = append(
+        "event",
+        {
+            "kind": "instrument-released",
+            "operator": operator,
+            "detail": {"instrument": instrument_id, "quarantine_reason": row[0]},
+        },
+    )
+    conn.execute("DELETE FROM quarantine WHERE instrument = ?", (instrument_id,))
+    return event
+
+
+__all__ = [
+    "apply",
+    "check_kind",
+    "current_docs",
+    "has_mqtt_version",
+    "history",
+    "latest",
+    "plan_revisions",
+    "quarantine",
+    "release",
+]

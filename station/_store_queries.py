@@ -1,0 +1,138 @@
+"""Read-only record queries of the store, served by the index tables filled at append time.
+
+A mixin of `station.store.Store` (private): kept apart so the write path stays short. Every
+query is answered from an index (`ix_*` tables, or the records' primary key), never by
+scanning record bodies, so it stays fast at a million records (bench/store_bench.py).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from station._store_base import StoreBase
+from station._store_ids import format_ts
+from station._store_types import Record, StoreError
+
+_RECORD_COLUMNS = "r.envelope, r.hash"
+
+
+def _records(rows: list[Any]) -> list[Record]:
+    return [Record.from_text(text, digest) for text, digest in rows]
+
+
+def normalize_ts(value: str) -> str:
+    """`value` (any RFC 3339 / ISO 8601 time with a zone) in the stored `…T…:…:….mmmZ` form.
+
+    Stored timestamps compare as strings only in one exact form; "2026-11-21T08:00:00Z"
+    would sort after "2026-11-21T08:00:00.500Z", so every bound is normalized first.
+    """
+    try:
+        moment = datetime.fromisoformat(value)
+        return format_ts(moment)
+    except ValueError as exc:
+        raise StoreError(
+            f"time {value!r} is not an RFC 3339 timestamp with a zone, "
+            "e.g. 2026-11-21T08:00:00.000Z"
+        ) from exc
+
+
+class Queries(StoreBase):
+    """Indexed read queries."""
+
+    def record(self, seq: int) -> Record | None:
+        """The record with this seq, or None (never written, or pruned)."""
+        with self._guard(f"read record {seq}") as conn:
+            rows = conn.execute(
+                "SELECT envelope, hash FROM records WHERE seq = ?", (seq,)
+            ).fetchall()
+        return _records(rows)[0] if rows else None
+
+    def records(self, after_seq: int = 0, limit: int = 1000) -> list[Record]:
+        """Records with seq > `after_seq`, ascending, at most `limit`."""
+        with self._guard("read records") as conn:
+            rows = conn.execute(
+                "SELECT envelope, hash FROM records WHERE seq > ? ORDER BY seq LIMIT ?",
+                (after_seq, limit),
+            ).fetchall()
+        return _records(rows)
+
+    def inspections_using(self, instrument_id: str, since: str | None) -> list[Record]:
+        """Reverse traceability: inspections that used `instrument_id` at or after `since`
+        (the time of a measurement with it; None = ever), ascending by seq."""
+        bound = "" if since is None else normalize_ts(since)
+        with self._guard(f"find inspections using {instrument_id}") as conn:
+            rows = conn.execute(
+                f"SELECT {_RECORD_COLUMNS} FROM ix_instrument_use u "
+                "JOIN records r ON r.seq = u.seq "
+                "WHERE u.instrument = ? AND u.ts >= ? ORDER BY u.seq",
+                (instrument_id, bound),
+            ).fetchall()
+        return _records(rows)
+
+    def last_passing_check(self, instrument_id: str) -> Record | None:
+        """The newest instrument-check record of `instrument_id` with verdict pass."""
+        with self._guard(f"find the last passing check of {instrument_id}") as conn:
+            rows = conn.execute(
+                f"SELECT {_RECORD_COLUMNS} FROM ix_check c JOIN records r ON r.seq = c.seq "
+                "WHERE c.instrument = ? AND c.verdict = 'pass' ORDER BY c.seq DESC LIMIT 1",
+                (instrument_id,),
+            ).fetchall()
+        return _records(rows)[0] if rows else None
+
+    def instrument_checks(self, instrument_id: str, limit: int = 20) -> list[Record]:
+        """Check history of `instrument_id`, newest first."""
+        with self._guard(f"read the checks of {instrument_id}") as conn:
+            rows = conn.execute(
+                f"SELECT {_RECORD_COLUMNS} FROM ix_check c JOIN records r ON r.seq = c.seq "
+                "WHERE c.instrument = ? ORDER BY c.seq DESC LIMIT ?",
+                (instrument_id, limit),
+            ).fetchall()
+        return _records(rows)
+
+    def last_values(
+        self, plan_id: str, characteristic: str, n: int = 125, rev: str | None = None
+    ) -> list[float]:
+        """The last `n` variable values of a characteristic (oldest first), for SPC.
+
+        Values are in record order, then in their order within the record. `rev` limits
+        them to one plan revision. These survive pruning of the records they came from.
+        """
+        if rev is None:
+            sql = (
+                "SELECT value FROM ix_value WHERE plan_id = ? AND characteristic = ? "
+                "ORDER BY seq DESC, pos DESC LIMIT ?"
+            )
+            params: tuple[Any, ...] = (plan_id, characteristic, n)
+        else:
+            sql = (
+                "SELECT value FROM ix_value WHERE plan_id = ? AND plan_rev = ? "
+                "AND characteristic = ? ORDER BY seq DESC, pos DESC LIMIT ?"
+            )
+            params = (plan_id, rev, characteristic, n)
+        with self._guard(f"read values of {plan_id}/{characteristic}") as conn:
+            rows = conn.execute(sql, params).fetchall()
+        return [float(v) for (v,) in reversed(rows)]
+
+    def inspections_by_serial(self, serial: str) -> list[Record]:
+        """Every inspection of the part with this serial number, oldest first."""
+        with self._guard(f"find inspections of serial {serial}") as conn:
+            rows = conn.execute(
+                f"SELECT {_RECORD_COLUMNS} FROM ix_inspection i JOIN records r ON r.seq = i.seq "
+                "WHERE i.serial = ? ORDER BY i.seq",
+                (serial,),
+            ).fetchall()
+        return _records(rows)
+
+    def recent_inspections(self, n: int = 20) -> list[Record]:
+        """The `n` newest inspections, newest first."""
+        with self._guard("read recent inspections") as conn:
+            rows = conn.execute(
+                f"SELECT {_RECORD_COLUMNS} FROM ix_inspection i JOIN records r ON r.seq = i.seq "
+                "ORDER BY i.seq DESC LIMIT ?",
+                (n,),
+            ).fetchall()
+        return _records(rows)
+
+
+__all__ = ["Queries", "normalize_ts"]

@@ -1,0 +1,337 @@
+"""The local record store: the station's only SQLite owner (contract: `mqtt.md`).
+
+Records are audit evidence. One write path (`append`/`append_many`) gives each record its
+`seq` (gap-free, never reused), UUIDv7 `id`, `ts`, `prev` and `hash`, validates the envelope
+against `record.schema.json`, and returns only after a `synchronous=FULL` commit. SQLite
+itself refuses UPDATE/DELETE on records (triggers) and any seq but last + 1. Delivery state
+lives in its own table; records the QMS has not confirmed are never deleted, and once their
+bytes reach the storage budget new inspections are refused (appends never are, so work in
+progress always completes).
+
+Threading: a Store is used from the thread that opened it. Another thread or process opens
+its own Store on the same file: WAL, BEGIN IMMEDIATE and the busy timeout make that safe.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from types import TracebackType
+from typing import Any, cast
+
+from station import _store_chain as chain
+from station._store_ids import format_ts, utc_now
+from station._store_queries import Queries
+from station._store_schema import connect
+from station._store_state import StateMixin
+from station._store_types import (
+    RECORD_TYPES,
+    SCHEMA_ID,
+    DeliveryState,
+    Record,
+    RecordInvalid,
+    RecordType,
+    StorageBudgetExceeded,
+    StoreError,
+    StoreStatus,
+    VerifyResult,
+)
+
+_NAME_RE = re.compile(r"[A-Za-z0-9._-]{1,64}\Z")
+MIB = 1024 * 1024  # `storage_budget_mb` counts MiB
+_PRUNE_CHUNK = 10_000
+
+
+def _fmt_mb(value: float) -> str:
+    return f"{value:.0f}" if value >= 10 else f"{value:.2g}"
+
+
+class Store(StateMixin, Queries):
+    """The append-only, hash-chained record store (see the module docstring).
+
+    Records, delivery, budget and pruning are here; master data, local state and SPC limits
+    in `_store_state.py`; indexed queries in `_store_queries.py`; plumbing in `_store_base.py`.
+    """
+
+    @classmethod
+    def open(
+        cls,
+        path: Path,
+        *,
+        site: str,
+        station: str,
+        budget_mb: float | None = None,
+        retention_days: int | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> Store:
+        """Open (creating folders and file as needed) and migrate the store at `path`.
+
+        `site`/`station` go into every record's envelope. `budget_mb` (MiB of undelivered
+        records) enables `check_can_start_inspection`; `retention_days` enables `prune`.
+
+        Raises:
+            StoreError: bad argument, or the file cannot be opened as a station store.
+        """
+        for what, name in (("site", site), ("station", station)):
+            if not _NAME_RE.match(name):
+                raise StoreError(f"{what} id {name!r} must be 1-64 characters of A-Z a-z 0-9 . _ -")
+        if budget_mb is not None and not budget_mb > 0:
+            raise StoreError(f"storage budget must be > 0 MB (got {budget_mb})")
+        if retention_days is not None and retention_days < 0:
+            raise StoreError(f"retention_days must be >= 0 (got {retention_days})")
+        path = Path(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            db = connect(path)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"{path}: cannot open the record store: {exc}") from exc
+        return cls(
+            db,
+            path,
+            site=site,
+            station=station,
+            budget_mb=budget_mb,
+            retention_days=retention_days,
+            clock=clock or utc_now,
+        )
+
+    def close(self) -> None:
+        """Close the connection (idempotent)."""
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- records: the one write path -----------------------------------------------------
+
+    def append(self, type: RecordType, body: dict[str, Any]) -> Record:
+        """Append one record; it is committed (and fsynced) when this returns.
+
+        Raises:
+            RecordInvalid: the envelope fails record.schema.json (nothing written).
+            StoreError: SQLite refused (e.g. the disk is full); nothing written.
+        """
+        with self._write(f"append a {type} record") as conn:
+            return self._append_in(conn, [(type, body)])[0]
+
+    def append_many(self, items: Sequence[tuple[RecordType, dict[str, Any]]]) -> list[Record]:
+        """Append several records in one transaction: all of them, or (on error) none."""
+        if not items:
+            return []
+        with self._write(f"append {len(items)} records") as conn:
+            return self._append_in(conn, items)
+
+    def append_and_clear_draft(
+        self,
+        type: RecordType,
+        body: dict[str, Any],
+        *,
+        next_draft: Callable[[Record], dict[str, Any]] | None = None,
+    ) -> Record:
+        """Append a record and replace the draft in the same transaction.
+
+        The draft is deleted, or replaced by `next_draft(record)` (e.g. "a nonconformance is
+        owed for this rejected inspection"). A crash can then never leave both a recorded
+        inspection and a draft offering to record it again (a duplicate inspection is audit
+        damage), nor a rejected inspection whose owed nonconformance was forgotten.
+        """
+        with self._write(f"append a {type} record and clear the draft") as conn:
+            record = self._append_in(conn, [(type, body)])[0]
+            if next_draft is None:
+                conn.execute("DELETE FROM draft")
+            else:
+                text = json.dumps(next_draft(record), ensure_ascii=False, allow_nan=False)
+                conn.execute(
+                    "INSERT INTO draft (id, doc, ts) VALUES (1, ?, ?) ON CONFLICT (id) "
+                    "DO UPDATE SET doc = excluded.doc, ts = excluded.ts",
+                    (text, record.ts),
+                )
+            return record
+
+    def last_seq(self) -> int:
+        """The newest seq (0 when nothing was ever appended)."""
+        with self._guard("read the last seq") as conn:
+            return chain.head(conn)[0]
+
+    # -- delivery bookkeeping ------------------------------------------------------------
+
+    def pending(self, after_seq: int = 0, limit: int = 100) -> list[Record]:
+        """Undelivered records with seq > `after_seq`, ascending (published ones included)."""
+        with self._guard("read pending records") as conn:
+            rows = conn.execute(
+                "SELECT r.envelope, r.hash FROM undelivered u JOIN records r ON r.seq = u.seq "
+                "WHERE u.seq > ? ORDER BY u.seq LIMIT ?",
+                (after_seq, limit),
+            ).fetchall()
+        return [Record.from_text(text, digest) for text, digest in rows]
+
+    def mark_published(self, seqs: Iterable[int]) -> None:
+        """Note that these undelivered records were handed to the broker (not yet acked)."""
+        now = self._now()
+        with self._write("mark records published") as conn:
+            conn.executemany(
+                "UPDATE undelivered SET state = 'published', published_ts = ? WHERE seq = ?",
+                [(now, int(s)) for s in seqs],
+            )
+
+    def mark_delivered(self, seqs: Iterable[int]) -> int:
+        """Broker ack mode: these seqs were PUBACKed. Returns how many were newly delivered."""
+        with self._write("mark records delivered") as conn:
+            cur = conn.executemany(
+                "DELETE FROM undelivered WHERE seq = ?", [(int(s),) for s in seqs]
+            )
+            return max(cur.rowcount, 0)
+
+    def mark_delivered_upto(self, seq: int) -> int:
+        """Central ack mode: every seq <= `seq` is stored by the QMS. Returns newly delivered."""
+        with self._write("mark records delivered") as conn:
+            return conn.execute("DELETE FROM undelivered WHERE seq <= ?", (int(seq),)).rowcount
+
+    def delivered_seq(self) -> int:
+        """The highest seq such that it and every seq below it are delivered."""
+        with self._snapshot("read the delivery state") as conn:
+            return self._delivered_seq(conn)
+
+    @staticmethod
+    def _delivered_seq(conn: sqlite3.Connection) -> int:
+        first = conn.execute("SELECT MIN(seq) FROM undelivered").fetchone()[0]
+        return chain.head(conn)[0] if first is None else int(first) - 1
+
+    def delivery_state(self, seq: int) -> DeliveryState | None:
+        """pending / published / delivered for `seq`; None when no such record exists."""
+        with self._snapshot("read a delivery state") as conn:
+            row = conn.execute("SELECT state FROM undelivered WHERE seq = ?", (seq,)).fetchone()
+            if row is not None:
+                return cast(DeliveryState, row[0])
+            ckpt = conn.execute("SELECT seq FROM checkpoint WHERE id = 1").fetchone()
+            if 1 <= seq <= chain.head(conn)[0] or (ckpt and 1 <= seq <= ckpt[0]):
+                return "delivered"
+            return None
+
+    def status(self) -> StoreStatus:
+        """The delivery state for `station status` and the bench's status line."""
+        with self._snapshot("read the store status") as conn:
+            last = chain.head(conn)[0]
+            count, first = conn.execute("SELECT COUNT(*), MIN(seq) FROM undelivered").fetchone()
+            oldest = None
+            if first is not None:
+                oldest = conn.execute("SELECT ts FROM records WHERE seq = ?", (first,)).fetchone()
+        return StoreStatus(
+            last_seq=last,
+            pending=int(count),
+            delivered_seq=last if first is None else int(first) - 1,
+            oldest_pending_ts=None if oldest is None else str(oldest[0]),
+            db_bytes=sum(
+                p.stat().st_size
+                for p in (self.path, self.path.with_name(self.path.name + "-wal"))
+                if p.exists()
+            ),
+        )
+
+    def verify(self) -> VerifyResult:
+        """Check the whole chain: no seq gap, every prev and hash recomputed."""
+        with self._snapshot("verify the record chain") as conn:
+            return chain.verify_chain(conn)
+
+    def check_can_start_inspection(self) -> None:
+        """Refuse a new inspection when undelivered records fill the storage budget.
+
+        Raises:
+            StorageBudgetExceeded: saying why and what to do.
+        """
+        if self.budget_mb is None:
+            return
+        with self._snapshot("check the storage budget") as conn:
+            used, count, first = conn.execute(
+                "SELECT COALESCE(SUM(bytes), 0), COUNT(*), MIN(seq) FROM undelivered"
+            ).fetchone()
+            if used < self.budget_mb * MIB:
+                return
+            oldest = conn.execute("SELECT ts FROM records WHERE seq = ?", (first,)).fetchone()
+        raise StorageBudgetExceeded(
+            f"storage budget reached: {_fmt_mb(used / MIB)} MB of records not yet delivered "
+            f"to the QMS (budget {_fmt_mb(self.budget_mb)} MB; {count} records, oldest from "
+            f"{oldest[0] if oldest else '?'}); new inspections are refused until the sync "
+            "daemon delivers them — check the network/broker (station status)"
+        )
+
+    def prune(self, now: datetime) -> int:
+        """Delete delivered records older than `retention_days`; return how many.
+
+        Only a prefix of the chain is pruned (it stays verifiable from the checkpoint: seq
+        and hash of the last pruned record), never an undelivered record (a trigger checks
+        it too) and never the newest record. SPC values in `ix_value` are kept.
+        """
+        if self.retention_days is None:
+            return 0
+        cutoff = format_ts(now - timedelta(days=self.retention_days))
+        total = 0
+        while True:
+            with self._write("prune delivered records") as conn:
+                last = chain.head(conn)[0]
+                first_undelivered = conn.execute("SELECT MIN(seq) FROM undelivered").fetchone()[0]
+                upto = last - 1 if first_undelivered is None else min(last, first_undelivered) - 1
+                rows = conn.execute(
+                    "SELECT seq, hash, ts FROM records WHERE seq <= ? ORDER BY seq LIMIT ?",
+                    (upto, _PRUNE_CHUNK),
+                ).fetchall()
+                prefix = []
+                for row in rows:
+                    if row[2] >= cutoff:
+                        break
+                    prefix.append(row)
+                if not prefix:
+                    break
+                end_seq, end_hash = int(prefix[-1][0]), str(prefix[-1][1])
+                conn.execute("INSERT INTO prune_gate (open) VALUES (1)")
+                removed = conn.execute("DELETE FROM records WHERE seq <= ?", (end_seq,)).rowcount
+                conn.execute("DELETE FROM prune_gate")
+                conn.execute("DELETE FROM ix_inspection WHERE seq <= ?", (end_seq,))
+                conn.execute("DELETE FROM ix_check WHERE seq <= ?", (end_seq,))
+                conn.execute(
+                    "INSERT INTO checkpoint (id, seq, hash, ts) VALUES (1, ?, ?, ?) "
+                    "ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, "
+                    "ts = excluded.ts",
+                    (end_seq, end_hash, format_ts(now)),
+                )
+                total += removed
+                if len(prefix) < len(rows) or len(rows) < _PRUNE_CHUNK:
+                    break
+        if total:
+            # Keyed by instrument, so one scan at the end rather than one per chunk.
+            with self._write("prune the traceability index") as conn:
+                conn.execute(
+                    "DELETE FROM ix_instrument_use WHERE seq <= "
+                    "(SELECT seq FROM checkpoint WHERE id = 1)"
+                )
+        return total
+
+
+__all__ = [
+    "MIB",
+    "RECORD_TYPES",
+    "SCHEMA_ID",
+    "DeliveryState",
+    "Record",
+    "RecordInvalid",
+    "RecordType",
+    "StorageBudgetExceeded",
+    "Store",
+    "StoreError",
+    "StoreStatus",
+    "VerifyResult",
+]
