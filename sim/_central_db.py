@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from sim._central_schema import record_problems
+from station.schemas.fast import record_problems
 
 ZERO_HASH = "0" * 64
 TOPIC_ROOT = "qms/v1"

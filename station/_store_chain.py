@@ -28,7 +28,7 @@ from station._store_types import (
     RecordType,
     VerifyResult,
 )
-from station.schemas import schema_errors
+from station.schemas.fast import record_problems
 
 # The payload (what MQTT carries) is the stored text plus `"hash":"<64 hex>",`.
 HASH_FIELD_BYTES = 74
@@ -93,7 +93,7 @@ def build(
         # so e.g. tuples became lists exactly as a consumer will see them.
         stored = json.loads(text)
         stored["hash"] = digest
-        problems = schema_errors("record", stored)
+        problems = record_problems(stored)
         if problems:
             raise RecordInvalid(
                 f"{where} does not match record.schema.json; nothing written: "

@@ -116,6 +116,7 @@ class BenchApp(App[int]):
         clock: Callable[[], datetime],
         scanner: ScannerReader | None = None,
         demo_keys: Sequence[DemoKey] = (),
+        demo_hint: Callable[[Workflow], str] | None = None,
         idle_timeout_s: float = IDLE_TIMEOUT_S,
         status_interval_s: float = STATUS_INTERVAL_S,
         freeze_gc: bool = False,
@@ -128,6 +129,7 @@ class BenchApp(App[int]):
         self.clock = clock
         self.scanner = scanner
         self.demo_keys = list(demo_keys)
+        self.demo_hint = demo_hint
         self.idle_timeout_s = idle_timeout_s
         self.freeze_gc = freeze_gc
         self.notice: Notice | None = None
@@ -192,6 +194,12 @@ class BenchApp(App[int]):
     def keys_text(self) -> Text:
         """The key bar: the keys `check_action` offers now (see `header.key_bar`)."""
         keys = [(b.key, b.description, b.action) for b in self.BINDINGS if isinstance(b, Binding)]
+        if self.demo_hint is not None:
+            # The demo's hint line names the demo keys that make sense now; the key bar
+            # below keeps the bench's own keys.
+            bar = key_bar(keys, lambda action: self.check_action(action, ()))
+            hint = Text(self.demo_hint(self.wf), style="bold", no_wrap=True, overflow="ellipsis")
+            return Text("\n").join([hint, bar])
         keys += [(k, text, f"demo({i})") for i, (k, text, _) in enumerate(self.demo_keys)]
         return key_bar(keys, lambda action: self.check_action(action, ()))
 
@@ -435,8 +443,16 @@ class BenchApp(App[int]):
             return error(f"internal error (logged): {exc!r}")
 
 
-def run_bench(cfg: Config) -> int:
-    """Run the bench UI until Ctrl+Q; 0 then, 1 when the store cannot be opened."""
+def run_bench(
+    cfg: Config,
+    *,
+    demo_keys: Callable[[Workflow], Sequence[DemoKey]] | None = None,
+    demo_hint: Callable[[Workflow], str] | None = None,
+) -> int:
+    """Run the bench UI until Ctrl+Q; 0 then, 1 when the store cannot be opened.
+
+    `demo_keys` (used by `station demo`) builds extra key bindings from the workflow.
+    """
     setup_logging(cfg.station.data_dir / "bench.log")
     try:
         store = Store.open(
@@ -464,6 +480,8 @@ def run_bench(cfg: Config) -> int:
             readers_for(cfg.inputs),
             clock=clock,
             scanner=scanner,
+            demo_keys=() if demo_keys is None else demo_keys(wf),
+            demo_hint=demo_hint,
             freeze_gc=True,
         )
         result = app.run()

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from sim._central_schema import record_problems
+from station.schemas.fast import record_problems
 from station._sync_pacing import Backoff, TokenBucket
 from station._sync_security import SecurityConfigError, read_password, tls_context
 from station._sync_window import DeliveryWindow
