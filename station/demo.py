@@ -17,9 +17,11 @@ Master data is generated for today (`station.demo_master`), so the story never r
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -58,6 +60,19 @@ def _wait_port(port: int, deadline_s: float, proc: subprocess.Popen[bytes] | Non
             if time.monotonic() > end:
                 raise TimeoutError(f"nothing listens on 127.0.0.1:{port}") from None
             time.sleep(0.05)
+
+
+def _die_with_parent() -> None:
+    """In the child: receive SIGTERM when the demo process dies, however it dies.
+
+    prctl(PR_SET_PDEATHSIG) (Linux): a demo killed by SIGKILL or a closed terminal would
+    otherwise leave its broker, central and sync daemon running.
+    """
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def config_text(workdir: Path, mqtt_port: int, torque_url: str) -> str:
@@ -188,7 +203,13 @@ class DemoEnvironment:
 
     def _spawn(self, name: str, argv: list[str], *, wait: bool = False) -> subprocess.Popen[bytes]:
         log = open(self.workdir / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
-        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir)
+        proc = subprocess.Popen(
+            argv,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=self.workdir,
+            preexec_fn=_die_with_parent,  # noqa: PLW1509 - only async-signal-safe calls
+        )
         log.close()
         self._procs.append(proc)
         return proc
@@ -233,6 +254,13 @@ def run_demo(workdir: Path | None, broker: str = "auto") -> int:
     """Run the demo until the operator quits the bench UI (exit 0)."""
     from station.demo_ui import run_demo_bench
 
+    def _exit(signum: int, _frame: object) -> None:
+        # SIGTERM or a closed terminal (SIGHUP): leave through the context managers, so
+        # every simulator and subprocess is stopped and the temporary folder removed.
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, _exit)
+    signal.signal(signal.SIGHUP, _exit)
     print("station demo: starting simulators, MQTT broker, central QMS and sync daemon…")
     with demo_environment(workdir, broker=broker) as env:
         print(f"  broker: {env.broker_kind} on 127.0.0.1:{env.mqtt_port}; files in {env.workdir}")
