@@ -94,6 +94,14 @@ def verify(config_path: Path) -> None:
     from station.store import Store
 
     cfg = load(config_path)
+    if not cfg.station.db_path.exists():
+        # Opening would create an empty store and call it intact: say what is wrong instead.
+        click.echo(
+            f"no record store at {cfg.station.db_path} (station.data_dir in {config_path}): "
+            "nothing to verify",
+            err=True,
+        )
+        sys.exit(1)
     with Store.open(cfg.station.db_path, site=cfg.station.site, station=cfg.station.id) as store:
         result = store.verify()
     if not result.ok:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -33,3 +34,12 @@ def test_installed_console_script_starts() -> None:
         [str(bindir / "station"), "--version"], capture_output=True, text=True, check=True
     )
     assert out.stdout.startswith("station, version ")
+
+
+def test_verify_refuses_a_missing_store_instead_of_creating_an_empty_one(tmp_path: Path) -> None:
+    cfg = tmp_path / "station.toml"
+    cfg.write_text('[station]\nid = "b1"\nsite = "s1"\ndata_dir = "nowhere"\n')
+    result = CliRunner().invoke(main, ["verify", "-c", str(cfg)])
+    assert result.exit_code == 1
+    assert "no record store at" in result.output and "nothing to verify" in result.output
+    assert not (tmp_path / "nowhere").exists()
