@@ -12,7 +12,9 @@ What it measures (mosquitto started here on a loopback port, persistence off):
 3. `station sync` with ack = "central" and `python -m sim.central` running: from the birth to
    the moment the QMS has acked (and the store committed) every record; the central's own
    summary must then show every record once, no gap, chain valid.
-4. The daemon's peak resident memory (VmHWM) in each run.
+4. The daemon's peak resident memory (VmHWM) in each run, and the CPU time (user + system)
+   that the daemon, mosquitto and the central each spent during the drain, per record: the
+   figure is bounded by whichever of them, or by their sum on the machine's cores.
 
 The daemon runs with its defaults except `max_rate` (raised to 1e6 records/s so that the
 backlog rate limit, 500/s by default, does not hide the throughput) and the same in-flight
@@ -32,6 +34,7 @@ import tempfile
 import threading
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -150,6 +153,12 @@ def raw_paho(port: int, payloads: list[tuple[str, bytes]]) -> float:
     return len(payloads) / elapsed
 
 
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) used so far by process `pid` (proc(5): utime, stime)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def peak_rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -157,8 +166,23 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def run_daemon(work: Path, port: int, template: Path, n: int, ack: str) -> tuple[float, float]:
-    """(records/s from birth to nothing pending, peak RSS MB) of one `station sync` run."""
+@dataclass
+class DaemonRun:
+    """One `station sync` drain: its rate, the daemon's peak RSS, and the CPU time each process
+    spent during the drain (µs per record), to see who bounds the figure."""
+
+    rate: float
+    rss_mb: float
+    cpu_us: dict[str, float]
+
+
+def run_daemon(
+    work: Path, port: int, template: Path, n: int, ack: str, others: dict[str, int]
+) -> DaemonRun:
+    """Time one `station sync` run from its birth message to nothing pending in the store.
+
+    `others` names further processes (broker, central) whose CPU time is reported too.
+    """
     root = work / f"station-{ack}"
     (root / "data").mkdir(parents=True)
     db = root / "data" / "station.db"
@@ -170,11 +194,14 @@ def run_daemon(work: Path, port: int, template: Path, n: int, ack: str) -> tuple
     )
     born = threading.Event()
     born_at = 0.0
+    pids = dict(others)
+    cpu_at_birth: dict[str, float] = {}
 
     def on_message(c: mqtt.Client, u: Any, msg: mqtt.MQTTMessage) -> None:
         nonlocal born_at
         if b'"state":"online"' in msg.payload and not born.is_set():
             born_at = time.perf_counter()
+            cpu_at_birth.update({name: cpu_s(pid) for name, pid in pids.items()})
             born.set()
 
     watch = mqtt.Client(
@@ -188,15 +215,21 @@ def run_daemon(work: Path, port: int, template: Path, n: int, ack: str) -> tuple
     born.clear()  # a retained "online" from the previous run does not count
     log = (root / "sync.log").open("wb")
     daemon = subprocess.Popen([str(BIN / "station"), "sync", "-c", str(cfg)], stderr=log)
+    pids["daemon"] = daemon.pid
     try:
         if not born.wait(30):
             raise RuntimeError(f"no birth message from the daemon; see {root / 'sync.log'}")
+        # An index seek rather than a count, so that polling every 10 ms takes the measured
+        # processes as little CPU as possible.
         with Store.open(db, site="plant-a", station="bench-01") as store:
-            while store.status().pending:
+            while store.delivered_seq() < n:
                 if daemon.poll() is not None:
                     raise RuntimeError(f"daemon exited; see {root / 'sync.log'}")
                 time.sleep(0.01)
-        done_at = time.perf_counter()
+            done_at = time.perf_counter()
+            cpu = {name: (cpu_s(pid) - cpu_at_birth[name]) / n * 1e6 for name, pid in pids.items()}
+            if store.status().pending:
+                raise RuntimeError(f"records still pending; see {root / 'sync.log'}")
         rss = peak_rss_mb(daemon.pid)
     finally:
         daemon.terminate()
@@ -204,7 +237,7 @@ def run_daemon(work: Path, port: int, template: Path, n: int, ack: str) -> tuple
         log.close()
         watch.disconnect()
         watch.loop_stop()
-    return n / (done_at - born_at), rss
+    return DaemonRun(n / (done_at - born_at), rss, cpu)
 
 
 def main() -> int:
@@ -228,7 +261,7 @@ def main() -> int:
         # Raw runs bracket each daemon run and each ratio uses the mean of its two neighbours:
         # on a shared machine the load drifts between phases.
         raw1 = raw_paho(port, payloads)
-        broker_rate, broker_rss = run_daemon(work, port, template, n, "broker")
+        on_broker = run_daemon(work, port, template, n, "broker", {"mosquitto": broker.pid})
         raw2 = raw_paho(port, payloads)
 
         central_db = work / "central.db"
@@ -247,7 +280,9 @@ def main() -> int:
             if time.monotonic() > end or central.poll() is not None:
                 raise RuntimeError(f"central did not connect; see {work / 'central.log'}")
             time.sleep(0.05)
-        central_rate, central_rss = run_daemon(work, port, template, n, "central")
+        on_central = run_daemon(
+            work, port, template, n, "central", {"mosquitto": broker.pid, "central": central.pid}
+        )
         central.terminate()
         central.wait(30)
         central = None
@@ -265,19 +300,22 @@ def main() -> int:
     print(f"            {os.cpu_count()} CPUs, store appends {append_rate:,.0f} records/s")
     raws = ", ".join(f"{r:,.0f}" for r in (raw1, raw2, raw3))
     print(f"  raw paho QoS 1 (loop_start, 20 in flight)  {raws} msg/s (before, between, after)")
-    print(
-        f"  station sync ack=broker                    {broker_rate:>9,.0f} records/s"
-        f"  ratio {broker_rate / ((raw1 + raw2) / 2):.2f}  peak RSS {broker_rss:.1f} MB"
-    )
-    print(
-        f"  station sync ack=central (+ sim.central)   {central_rate:>9,.0f} records/s"
-        f"  ratio {central_rate / ((raw2 + raw3) / 2):.2f}  peak RSS {central_rss:.1f} MB"
-    )
+    for label, run, raw_mean in (
+        ("ack=broker", on_broker, (raw1 + raw2) / 2),
+        ("ack=central (+ sim.central)", on_central, (raw2 + raw3) / 2),
+    ):
+        print(
+            f"  station sync {label:<29} {run.rate:>9,.0f} records/s  ratio"
+            f" {run.rate / raw_mean:.2f}  peak RSS {run.rss_mb:.1f} MB"
+        )
+        cpu = ", ".join(f"{name} {us:.0f}" for name, us in run.cpu_us.items())
+        print(f"      CPU µs per record while draining: {cpu}")
     print(
         f"  central holds {summary['unique']} unique, {summary['duplicates']} duplicates seen,"
         f" gaps {summary['gaps']}, chain valid {summary['chain_valid']}"
     )
-    print(json.dumps({"raw": [raw1, raw2, raw3], "broker": broker_rate, "central": central_rate}))
+    figures = {"raw": [raw1, raw2, raw3], "broker": on_broker.rate, "central": on_central.rate}
+    print(json.dumps(figures))
     if args.keep is None:
         shutil.rmtree(work, ignore_errors=True)
     return 0 if exact else 1

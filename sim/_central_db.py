@@ -13,8 +13,8 @@ What an integrator's consumer has to do with the station's record stream (contra
   acknowledge (`{"seq": N}` means every record with `seq <= N` is durably stored here).
 
 SQLite is used directly (this is the simulated QMS, not the station: the station's one-owner
-rule for its store does not apply here). Writes are batched by the caller: `ingest()` many,
-then `commit()` once, then acknowledge.
+rule for its store does not apply here). Writes are batched by the caller: `ingest_many()`
+(or `ingest()`) as messages arrive, then `commit()` once, then acknowledge.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -66,9 +67,22 @@ CREATE TABLE IF NOT EXISTS rejected (
 """
 
 
+# The primary key (id) and the unique (site, station, seq) index refuse a duplicate or a
+# conflict; `total_changes` then tells that a row was refused (see `CentralDB.ingest_many`).
+_INSERT_NEW = (
+    "INSERT INTO records (id, site, station, seq, type, ts, prev, hash, payload)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+)
+# A valid record as a `records` row: id, site, station, seq, type, ts, prev, hash, payload.
+_Row = tuple[str, str, str, int, str, str, str, str, str]
+# `json.dumps` with these arguments builds a new encoder per call; one reused is cheaper.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical_json(obj: Any) -> bytes:
-    """The contract's canonical form: sorted keys, no spaces, UTF-8, non-ASCII kept as is."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    """The contract's canonical form: sorted keys, no spaces, UTF-8, non-ASCII kept as is
+    (`json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`)."""
+    return _CANONICAL.encode(obj).encode()
 
 
 def record_hash(envelope: dict[str, Any]) -> str:
@@ -159,16 +173,16 @@ class CentralDB:
         self._db.execute("INSERT INTO rejected (topic, reason) VALUES (?, ?)", (topic, reason))
         return Ingested("invalid", site, station, None, reason)
 
-    def ingest(self, topic: str, payload: bytes) -> Ingested:
-        """Validate and store one record message (inside the open batch; see `commit`)."""
-        self._begin()
+    def _check(self, topic: str, payload: bytes) -> Ingested | _Row:
+        """Validate one message: its row for `records`, or why it is invalid (counted)."""
         where = _topic_parts(topic)
         site, station, rtype = where if where else ("?", "?", "?")
         self._count(site, station, "received")
         if where is None:
             return self._reject(topic, site, station, f"not a record topic: {topic!r}")
         try:
-            doc = json.loads(payload.decode("utf-8"))
+            text = payload.decode("utf-8")
+            doc = json.loads(text)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             return self._reject(topic, site, station, f"payload is not UTF-8 JSON: {exc}")
         problems = record_problems(doc)
@@ -179,40 +193,62 @@ class CentralDB:
             return self._reject(
                 topic, site, station, f"topic says {(site, station, rtype)}, record says {got}"
             )
-        if record_hash(doc) != doc["hash"]:
+        digest = doc["hash"]
+        if record_hash(doc) != digest:
             return self._reject(
                 topic, site, station, f"seq {doc['seq']}: hash does not match the content"
             )
         seq = int(doc["seq"])
-        try:
-            # The common case first: one statement. The primary key (id) and the unique
-            # (site, station, seq) index refuse a duplicate or a conflict; then find out which.
-            self._db.execute(
-                "INSERT INTO records (id, site, station, seq, type, ts, prev, hash, payload)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    doc["id"],
-                    site,
-                    station,
-                    seq,
-                    rtype,
-                    doc["ts"],
-                    doc["prev"],
-                    doc["hash"],
-                    payload.decode("utf-8"),
-                ),
-            )
-        except sqlite3.IntegrityError:
-            pass
-        else:
+        return (doc["id"], site, station, seq, rtype, doc["ts"], doc["prev"], digest, text)
+
+    def ingest(self, topic: str, payload: bytes) -> Ingested:
+        """Validate and store one record message (inside the open batch; see `commit`)."""
+        return self.ingest_many([(topic, payload)])[0]
+
+    def ingest_many(self, messages: Sequence[tuple[str, bytes]]) -> list[Ingested]:
+        """Validate and store a batch of record messages (inside the open batch; see `commit`).
+
+        Every message is validated on its own (schema, topic, hash). The valid ones are then
+        inserted with one `executemany`; when SQLite's change count shows that a row was
+        refused (a duplicate `id` or a `seq` another id holds: rare, after re-sends), that
+        insert is rolled back and the rows are stored one by one to find out which.
+        """
+        self._begin()
+        out: list[Ingested | None] = []
+        rows: list[tuple[int, _Row]] = []
+        for topic, payload in messages:
+            checked = self._check(topic, payload)
+            if isinstance(checked, Ingested):
+                out.append(checked)
+            else:
+                rows.append((len(out), checked))
+                out.append(None)
+        if rows:
+            self._db.execute("SAVEPOINT batch")
+            before = self._db.total_changes
+            self._db.executemany(_INSERT_NEW, [row for _, row in rows])
+            all_new = self._db.total_changes - before == len(rows)
+            if not all_new:
+                self._db.execute("ROLLBACK TO batch")
+            self._db.execute("RELEASE batch")
+            for pos, row in rows:
+                out[pos] = (
+                    Ingested("stored", row[1], row[2], row[3]) if all_new else self._store(row)
+                )
+        return [r for r in out if r is not None]
+
+    def _store(self, row: _Row) -> Ingested:
+        """Insert one valid record, or find out why it is a duplicate or a conflict."""
+        rid, site, station, seq, digest = row[0], row[1], row[2], row[3], row[7]
+        if self._db.execute(_INSERT_NEW, row).rowcount == 1:
             return Ingested("stored", site, station, seq)
-        held = self._db.execute("SELECT hash FROM records WHERE id = ?", (doc["id"],)).fetchone()
-        if held is not None and held[0] == doc["hash"]:
+        held = self._db.execute("SELECT hash FROM records WHERE id = ?", (rid,)).fetchone()
+        if held is not None and held[0] == digest:
             self._count(site, station, "duplicates")
             return Ingested("duplicate", site, station, seq)
         self._count(site, station, "conflicts")
         if held is not None:
-            return Ingested("conflict", site, station, seq, f"id {doc['id']} reused")
+            return Ingested("conflict", site, station, seq, f"id {rid} reused")
         other = self._db.execute(
             "SELECT id FROM records WHERE site = ? AND station = ? AND seq = ?",
             (site, station, seq),

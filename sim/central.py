@@ -22,9 +22,16 @@ so the broker queues records while the central is down. Mosquitto caps that queu
 (`max_queued_messages`, default 1000, excess silently dropped, tech.md §2/§3); the stations
 re-publish whatever stays unacknowledged, so a dropped message costs time, never a record.
 
-The process is single-threaded: `client.loop()` runs in the main loop, callbacks only append
-to a list, the loop commits a batch and then acknowledges it. SIGTERM/SIGINT stop it cleanly
-and print the summary as one JSON line on stdout.
+The process is single-threaded: the main loop drives paho's network itself (`select`, then
+`loop_read`/`loop_write`/`loop_misc`), callbacks only append to a list, the loop validates and
+commits a batch and then acknowledges it. SIGTERM/SIGINT stop it cleanly and print the summary
+as one JSON line on stdout.
+
+Per message the cost is paho's MQTT v5 receive path, one JSON parse, one canonical
+re-serialization for the hash, a schema check and a share of one `executemany` (figures in
+docs/performance.md, "## Sync"). `client.loop()` is not used: it reads one packet per call
+(paho sizes a read burst by its own outgoing queue, nearly empty here), so each message cost a
+`select()`, and its wake-up socket pair one more write and read per PUBACK.
 """
 
 from __future__ import annotations
@@ -33,12 +40,11 @@ import argparse
 import json
 import logging
 import random
+import select
 import signal
 import ssl
 import sys
 import time
-from collections import defaultdict
-from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -54,14 +60,8 @@ from sim._central_db import CentralDB, read_summary
 log = logging.getLogger("sim.central")
 
 NEVER_EXPIRES = 0xFFFFFFFF  # MQTT v5 §3.1.2.11.2: the session does not expire
-BATCH_MAX = 2000  # messages per transaction at most
+BATCH_MAX = 250  # messages per transaction at most (see `run`)
 BATCH_WINDOW_S = 0.05  # how long a batch gathers before its commit and acks
-
-
-@dataclass(frozen=True)
-class _Received:
-    topic: str
-    payload: bytes
 
 
 class Central:
@@ -83,7 +83,7 @@ class Central:
         self.db = db
         self.host, self.port, self.site = host, port, site
         self.session_expiry = session_expiry
-        self._inbox: list[_Received] = []
+        self._inbox: list[tuple[str, bytes]] = []
         self._connected = False
         self._stop = False
         self.stored = 0
@@ -138,7 +138,7 @@ class Central:
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
         try:
-            self._inbox.append(_Received(msg._topic.decode("utf-8", "replace"), bytes(msg.payload)))
+            self._inbox.append((msg._topic.decode("utf-8", "replace"), bytes(msg.payload)))
         except Exception:
             log.exception("on_message failed")
 
@@ -161,21 +161,52 @@ class Central:
         batch, self._inbox = self._inbox, []
         if not batch:
             return
-        touched: dict[tuple[str, str], bool] = defaultdict(bool)
-        for item in batch:
-            result = self.db.ingest(item.topic, item.payload)
+        touched: set[tuple[str, str]] = set()
+        for (topic, _), result in zip(batch, self.db.ingest_many(batch), strict=True):
             if result.outcome == "stored":
                 self.stored += 1
             elif result.outcome in ("invalid", "conflict"):
-                log.warning("%s %s: %s", result.outcome, item.topic, result.reason)
+                log.warning("%s %s: %s", result.outcome, topic, result.reason)
             if result.site != "?":
-                touched[(result.site, result.station)] = True
-        acks = {key: self.db.advance(*key) for key in touched}
+                touched.add((result.site, result.station))
+        acks = {key: self.db.advance(*key) for key in sorted(touched)}
         self.db.commit()
         for (site, station), seq in acks.items():
             self.client.publish(
                 f"qms/v1/{site}/{station}/ack", json.dumps({"seq": seq}).encode(), qos=1
             )
+
+    def pump(self, timeout: float, max_messages: int = BATCH_MAX) -> MQTTErrorCode:
+        """Wait up to `timeout` for the broker, then read the packets there (up to
+        `max_messages` records), write, keep alive.
+
+        Returns paho's error code of the read (MQTT_ERR_SUCCESS while connected).
+        """
+        client = self.client
+        sock = client.socket()
+        if sock is None:
+            return MQTTErrorCode.MQTT_ERR_NO_CONN
+        # Bytes already decrypted inside an SSL socket do not wake select().
+        buffered = sock.pending() if isinstance(sock, ssl.SSLSocket) else 0
+        wlist = [sock] if client.want_write() else []
+        try:
+            readable, _, _ = select.select([sock], wlist, [], 0.0 if buffered else timeout)
+        except (OSError, ValueError):
+            readable = [sock]  # closed under us: loop_read() reports it as a disconnect
+        rc = MQTTErrorCode.MQTT_ERR_SUCCESS
+        if readable or buffered:
+            # loop_read() handles one packet here; call it until a call brings no message
+            # (nothing more to read, or a packet that is not a record: select() again).
+            for _ in range(max(1, max_messages)):
+                before = len(self._inbox)
+                rc = client.loop_read()
+                if rc != MQTTErrorCode.MQTT_ERR_SUCCESS or len(self._inbox) == before:
+                    break
+        if client.socket() is not None and client.want_write():
+            client.loop_write()
+        if client.socket() is not None:
+            client.loop_misc()
+        return rc
 
     def stop(self, signum: int = 0, frame: FrameType | None = None) -> None:
         self._stop = True
@@ -193,15 +224,19 @@ class Central:
                 else:
                     time.sleep(min(0.05, next_try - now))
                 continue
-            rc = self.client.loop(timeout=0.1)
+            rc = self.pump(0.1)
             # Gather a burst for up to BATCH_WINDOW_S: one commit and one ack per station
-            # cover it, instead of one fsync and one ack message per record.
+            # cover it, instead of one fsync and one ack message per record. At most
+            # BATCH_MAX, a quarter of the station's ack window (1,000 records): every record
+            # of a batch waits for its commit to be acked, and a station whose whole window
+            # waits stops publishing; smaller batches keep records queued for the next one
+            # (measured: 250 drains faster than 100 or 2,000).
             deadline = time.monotonic() + BATCH_WINDOW_S
             while rc == MQTTErrorCode.MQTT_ERR_SUCCESS and 0 < len(self._inbox) < BATCH_MAX:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     break
-                rc = self.client.loop(timeout=left)
+                rc = self.pump(left, BATCH_MAX - len(self._inbox))
             self.process_inbox()
             if rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_AGAIN):
                 next_try = time.monotonic() + random.uniform(delay / 2, delay)
@@ -209,7 +244,7 @@ class Central:
             self.client.disconnect()
             deadline = time.monotonic() + 2.0
             while self.client.socket() is not None and time.monotonic() < deadline:
-                self.client.loop(timeout=0.05)
+                self.pump(0.05)
 
 
 def _password(path: Path | None) -> str | None:

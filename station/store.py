@@ -43,6 +43,7 @@ from station._store_types import (
 
 _NAME_RE = re.compile(r"[A-Za-z0-9._-]{1,64}\Z")
 MIB = 1024 * 1024  # `storage_budget_mb` counts MiB
+PendingPayload = tuple[int, RecordType, bytes]  # (seq, type, MQTT payload)
 _PRUNE_CHUNK = 10_000
 
 
@@ -178,6 +179,27 @@ class Store(StateMixin, Queries):
                 (after_seq, limit),
             ).fetchall()
         return [Record.from_text(text, digest) for text, digest in rows]
+
+    def pending_payloads(self, after_seq: int = 0, limit: int = 100) -> list[PendingPayload]:
+        """Like `pending`, for the sync daemon's drain: (seq, type, MQTT payload) per record.
+
+        The payload is byte for byte `Record.payload()`, spliced from the stored text
+        (`_store_chain.wire_payload`) instead of parsed into a `Record` and serialized again:
+        that round trip was a third of the daemon's CPU time per record.
+        """
+        with self._guard("read pending records") as conn:
+            rows = conn.execute(
+                "SELECT r.seq, r.type, r.envelope, r.hash FROM undelivered u "
+                "JOIN records r ON r.seq = u.seq WHERE u.seq > ? ORDER BY u.seq LIMIT ?",
+                (after_seq, limit),
+            ).fetchall()
+        out: list[PendingPayload] = []
+        for seq, rtype, text, digest in rows:
+            payload = chain.wire_payload(text, digest)
+            if payload is None:
+                payload = Record.from_text(text, digest).payload()
+            out.append((seq, rtype, payload))
+        return out
 
     def mark_published(self, seqs: Iterable[int]) -> None:
         """Note that these undelivered records were handed to the broker (not yet acked)."""
@@ -326,6 +348,7 @@ __all__ = [
     "RECORD_TYPES",
     "SCHEMA_ID",
     "DeliveryState",
+    "PendingPayload",
     "Record",
     "RecordInvalid",
     "RecordType",

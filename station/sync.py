@@ -63,8 +63,17 @@ from station.store import Store, StoreError
 log = logging.getLogger("station.sync")
 
 
+_REASONS: dict[tuple[int, int], Reason] = {}
+
+
 def _reason(rc: ReasonCode) -> Reason:
-    return Reason(str(rc), int(rc.value), bool(rc.is_failure))
+    """Our `Reason` for a paho reason code, built once per (packet type, value): naming a
+    `ReasonCode` scans paho's whole table, and every PUBACK of a drain carries one."""
+    key = (int(rc.packetType), int(rc.value))
+    reason = _REASONS.get(key)
+    if reason is None:
+        reason = _REASONS[key] = Reason(str(rc), int(rc.value), bool(rc.is_failure))
+    return reason
 
 
 class PahoLink:
