@@ -20,9 +20,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any, get_args
-
-from jsonschema import ValidationError
+from typing import TYPE_CHECKING, Any, get_args
 
 from station.core.model import (
     Characteristic,
@@ -41,6 +39,9 @@ from station.core.model import (
     Standard,
 )
 from station.schemas import MASTER_SCHEMA_IDS, SchemaName, validator
+
+if TYPE_CHECKING:  # jsonschema itself is imported on first validation (station.schemas)
+    from jsonschema import ValidationError
 
 MASTER_KINDS: tuple[str, ...] = ("plan", "instrument", "operator", "standard")
 SCHEMA_ID_OF: dict[str, str] = {kind: sid for sid, kind in MASTER_SCHEMA_IDS.items()}

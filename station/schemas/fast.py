@@ -18,16 +18,12 @@ A record the fast path rejects is judged again by the normative validator from
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
-
-from jsonschema import Draft202012Validator
+from typing import TYPE_CHECKING, Any
 
 from station.schemas import load_schema, schema_errors
 
-try:  # optional accelerator (see the module docstring)
-    import jsonschema_rs
-except ImportError:  # pragma: no cover - depends on the installed extras
-    jsonschema_rs = None  # type: ignore[assignment]
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
 
 
 def _inline(node: Any, defs: dict[str, Any]) -> Any:
@@ -43,6 +39,8 @@ def _inline(node: Any, defs: dict[str, Any]) -> Any:
 
 @cache
 def _by_type() -> dict[str, Draft202012Validator]:
+    from jsonschema import Draft202012Validator
+
     schema = load_schema("record")
     defs = schema["$defs"]
     base = _inline({k: v for k, v in schema.items() if k != "allOf"}, defs)
@@ -58,13 +56,23 @@ def _by_type() -> dict[str, Draft202012Validator]:
 
 @cache
 def _rust() -> Any:
+    """The compiled validator, or None when jsonschema-rs is not installed.
+
+    Imported on first use, like `jsonschema`: the sync daemon validates only the few records
+    it appends itself, and its memory budget is 40 MB.
+    """
+    try:
+        import jsonschema_rs
+    except ImportError:  # pragma: no cover - depends on the installed packages
+        return None
     return jsonschema_rs.Draft202012Validator(load_schema("record"))
 
 
 def fast_valid(doc: Any, *, use_rust: bool = True) -> bool:
     """True when `doc` is certainly a valid record; False means "ask the normative one"."""
-    if use_rust and jsonschema_rs is not None:
-        return bool(_rust().is_valid(doc))
+    rust = _rust() if use_rust else None
+    if rust is not None:
+        return bool(rust.is_valid(doc))
     rtype = doc.get("type") if isinstance(doc, dict) else None
     fast = _by_type().get(rtype) if isinstance(rtype, str) else None
     return fast is not None and fast.is_valid(doc)
