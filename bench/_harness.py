@@ -1,0 +1,234 @@
+"""Real processes for the chaos and fleet runs: mosquitto, `station sync`, the reference
+central, and a sampler of their resident memory read from /proc.
+
+Each `Proc` is one role (it may be killed and restarted many times, under new PIDs); its log
+file is appended across restarts so a run leaves one log per role. Readiness is observed
+(a port that accepts, a store that reports the daemon online, a log line), never slept for.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+PYTHON = sys.executable
+
+
+def free_port() -> int:
+    """A TCP port that was free on 127.0.0.1 a moment ago."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until(what: str, check: Callable[[], bool], timeout: float, every: float = 0.05) -> float:
+    """Poll `check` until it is true; return the seconds it took. TimeoutError names `what`."""
+    t0 = time.monotonic()
+    while not check():
+        if time.monotonic() - t0 > timeout:
+            raise TimeoutError(f"{what}: not reached within {timeout:.0f}s")
+        time.sleep(every)
+    return time.monotonic() - t0
+
+
+def port_open(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+@dataclass
+class Proc:
+    """One role's process: started, SIGKILLed, SIGTERMed and restarted on demand."""
+
+    role: str
+    argv: Sequence[str]
+    log_path: Path
+    env: dict[str, str] | None = None
+    proc: subprocess.Popen[bytes] | None = None
+    starts: int = 0
+    pids: list[int] = field(default_factory=list)
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc is not None and self.proc.poll() is None else None
+
+    def alive(self) -> bool:
+        return self.pid is not None
+
+    def start(self) -> None:
+        if self.alive():
+            raise RuntimeError(f"{self.role} is already running (pid {self.pid})")
+        with self.log_path.open("ab") as log:
+            log.write(f"\n=== start #{self.starts + 1} at {time.time():.3f}\n".encode())
+            log.flush()
+            self.proc = subprocess.Popen(
+                list(self.argv),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=self.env,
+                cwd=ROOT,
+            )
+        self.starts += 1
+        self.pids.append(self.proc.pid)
+
+    def kill(self) -> None:
+        """SIGKILL: no cleanup, no last words (what a crash or an OOM kill does)."""
+        self._signal(signal.SIGKILL, 10.0)
+
+    def term(self, timeout: float = 15.0) -> int | None:
+        """SIGTERM and wait; SIGKILL if it does not stop in `timeout`. Returns the exit code."""
+        return self._signal(signal.SIGTERM, timeout)
+
+    def _signal(self, sig: signal.Signals, timeout: float) -> int | None:
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        code = self.proc.returncode
+        self.proc = None
+        return code
+
+
+class Broker(Proc):
+    """mosquitto on a loopback port, persistence off (a SIGKILL loses every session)."""
+
+    def __init__(self, workdir: Path, port: int, *, max_queued: int = 1000) -> None:
+        binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+        if not Path(binary).exists():
+            raise SystemExit("mosquitto is not installed (apt-get install mosquitto)")
+        self.port = port
+        conf = workdir / "mosquitto.conf"
+        lines = [
+            f"listener {port} 127.0.0.1",
+            "allow_anonymous true",
+            "persistence false",
+            f"max_queued_messages {max_queued}",
+            "log_type error",
+            "log_type warning",
+            "log_type notice",
+            "log_type information",
+        ]
+        if os.geteuid() == 0:
+            lines.append("user root")
+        conf.write_text("\n".join(lines) + "\n")
+        super().__init__("mosquitto", [binary, "-c", str(conf)], workdir / "mosquitto.log")
+
+    def start(self) -> None:
+        super().start()
+        wait_until(f"mosquitto on port {self.port}", lambda: port_open(self.port), 10.0, 0.01)
+
+
+def station_sync(config: Path, log_path: Path) -> Proc:
+    """`station sync -c CONFIG` as the systemd unit runs it."""
+    return Proc("sync", [str(BIN / "station"), "sync", "-c", str(config)], log_path)
+
+
+def central(port: int, db: Path, log_path: Path, *, site: str = "plant-a") -> Proc:
+    """The reference central QMS (`python -m sim.central`) with its own SQLite file."""
+    argv = [PYTHON, "-m", "sim.central", "--host", "127.0.0.1", "--port", str(port)]
+    argv += ["--site", site, "--db", str(db)]
+    return Proc("central", argv, log_path)
+
+
+def log_mentions(path: Path, text: str, since_start: int) -> bool:
+    """True when `text` occurs in the log after the `since_start`-th start marker."""
+    try:
+        data = path.read_text("utf-8", "replace")
+    except FileNotFoundError:
+        return False
+    parts = data.split("\n=== start #")
+    return len(parts) > since_start and text in parts[since_start]
+
+
+def rss_kb(pid: int) -> int | None:
+    """VmRSS of `pid` in kB (None when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except (FileNotFoundError, ProcessLookupError, ValueError):
+        return None
+    return None
+
+
+@dataclass
+class RssSampler:
+    """Samples the RSS of every role once per `every` seconds, in a thread."""
+
+    roles: dict[str, Callable[[], int | None]]  # role -> current pid (or None when down)
+    every: float = 1.0
+    samples: dict[str, list[tuple[float, int]]] = field(default_factory=dict)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+    t0: float = field(default_factory=time.monotonic)
+
+    def start(self) -> RssSampler:
+        self._thread = threading.Thread(target=self._run, name="rss", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            self.sample()
+
+    def sample(self) -> None:
+        t = time.monotonic() - self.t0
+        for role, pid_of in self.roles.items():
+            pid = pid_of()
+            kb = rss_kb(pid) if pid is not None else None
+            if kb is not None:
+                self.samples.setdefault(role, []).append((t, kb))
+
+
+def machine() -> dict[str, object]:
+    """What the figures were measured on (nproc, CPU model, RAM, kernel, versions)."""
+    model = "?"
+    with open("/proc/cpuinfo", encoding="utf-8") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    mem_kb = 0
+    with open("/proc/meminfo", encoding="utf-8") as f:
+        for line in f:
+            if line.startswith("MemTotal:"):
+                mem_kb = int(line.split()[1])
+    try:
+        mosq = subprocess.run(
+            ["mosquitto", "-h"], capture_output=True, text=True, check=False
+        ).stdout.splitlines()[0]
+    except (OSError, IndexError):
+        mosq = "?"
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": model,
+        "ram_gib": round(mem_kb / 1024 / 1024, 1),
+        "kernel": os.uname().release,
+        "python": sys.version.split()[0],
+        "mosquitto": mosq,
+    }
