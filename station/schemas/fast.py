@@ -68,9 +68,21 @@ def _rust() -> Any:
     return jsonschema_rs.Draft202012Validator(load_schema("record"))
 
 
+_choice = {"compiled": True}
+
+
+def use_compiled(enabled: bool) -> None:
+    """Choose whether this process loads the compiled validator (default: yes).
+
+    The sync daemon appends only a few event records, while its memory budget is 40 MB and
+    jsonschema-rs costs ~7 MB resident: it validates with the per-type Python schemas instead.
+    """
+    _choice["compiled"] = enabled
+
+
 def fast_valid(doc: Any, *, use_rust: bool = True) -> bool:
     """True when `doc` is certainly a valid record; False means "ask the normative one"."""
-    rust = _rust() if use_rust else None
+    rust = _rust() if use_rust and _choice["compiled"] else None
     if rust is not None:
         return bool(rust.is_valid(doc))
     rtype = doc.get("type") if isinstance(doc, dict) else None
@@ -85,4 +97,4 @@ def record_problems(doc: Any, *, use_rust: bool = True) -> list[str]:
     return schema_errors("record", doc)  # the normative verdict and wording
 
 
-__all__ = ["fast_valid", "record_problems"]
+__all__ = ["fast_valid", "record_problems", "use_compiled"]

@@ -54,3 +54,21 @@ def test_a_text_of_another_shape_is_left_to_the_parser() -> None:
     assert wire_payload('["body",{"id":"x"}]', digest) is None  # not an envelope object
     spliced = wire_payload('{"body":{},"id":"u","type":"event"}', digest)
     assert spliced == ('{"body":{},"hash":"' + digest + '","id":"u","type":"event"}').encode()
+
+
+def test_the_python_fallback_validator_judges_records_like_the_compiled_one() -> None:
+    from station.schemas import fast
+
+    good = {
+        "schema": "station.record/1", "type": "event", "id": "x", "seq": 1, "site": "s",
+        "station": "b", "ts": "2026-11-21T10:00:00.000Z", "prev": "0" * 64, "hash": "a" * 64,
+        "body": {"kind": "login", "operator": None, "detail": {}},
+    }  # fmt: skip
+    bad = {**good, "body": {"kind": "", "operator": None, "detail": {}}}
+    try:
+        fast.use_compiled(False)
+        assert fast.record_problems(good) == []
+        assert fast.record_problems(bad) != []
+    finally:
+        fast.use_compiled(True)
+    assert fast.record_problems(good) == [] and fast.record_problems(bad) != []
