@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from station.schemas.fast import record_problems
 from station._sync_pacing import Backoff, TokenBucket
 from station._sync_security import SecurityConfigError, read_password, tls_context
 from station._sync_window import DeliveryWindow
+from station.schemas.fast import record_problems
 from station.settings import MqttSettings
 from station.store import Store
 
