@@ -418,7 +418,7 @@ class Workflow:
         shown = f"{m.value:g} {m.unit}" if m.kind == "variable" else m.verdict
         return Notice(
             "ok" if m.verdict == "pass" else "warn" if m.verdict == "indeterminate" else "error",
-            f"{m.characteristic} #{m.sample}: {shown} → {m.verdict.upper()}",
+            f"{m.characteristic} #{m.sample}: {shown} -> {m.verdict.upper()}",
         )
 
     def redo(self) -> Notice:

@@ -35,7 +35,7 @@ async def test_passing_inspection_from_scans_and_the_data_button(harness: Any) -
         assert "bore-dia          12.35    12.3 .. 12.4    mm   1  caliper" in screen
         assert (await h.type_scan(pilot, "CAL-0042")).level == "ok"
         n = await h.push(pilot, "12.346")
-        assert n.text == "bore-dia #1: 12.346 mm → PASS"
+        assert n.text == "bore-dia #1: 12.346 mm -> PASS"
         screen = h.text()
         assert "12.346 PASS" in screen  # the table row
         assert " PASS " in screen  # the big verdict
@@ -166,7 +166,7 @@ async def test_poll_inputs_balance_and_torque_after_a_passing_balance_check(
         await h.until(pilot, lambda: h.app.current_mode == "work", "back to work")
         await h.scan(pilot, "PN-913")
         h.sims.balance.value = "85.41"
-        assert (await h.poll(pilot)).text == "mass #1: 85.41 g → PASS"
+        assert (await h.poll(pilot)).text == "mass #1: 85.41 g -> PASS"
         h.sims.torque.set_value(12.5)
         n = await h.poll(pilot)  # the next characteristic needs the torque input
         assert "ACCEPTED" in n.text

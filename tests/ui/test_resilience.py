@@ -51,7 +51,7 @@ async def test_unplugged_gauge_is_shown_and_read_again_after_replug(harness: Any
         await h.until(pilot, lambda: h.app.links["caliper"].state == "connected", "reconnect")
         assert "caliper  push -         link ok" in h.text()  # bound by its next reading
         n = await h.push(pilot, "12.350")
-        assert n.text == "bore-dia #1: 12.35 mm → PASS"
+        assert n.text == "bore-dia #1: 12.35 mm -> PASS"
 
 
 @pytest.mark.asyncio
@@ -115,7 +115,7 @@ async def test_demo_keys_are_bound_shown_and_run_on_the_ui_thread(harness: Any) 
         before = h.app.notice
         await pilot.press("f9")
         await h.until(pilot, lambda: h.app.notice is not before, "the demo reading")
-        assert pressed == ["f9"] and h.notice.text == "bore-dia #1: 12.346 mm → PASS"
+        assert pressed == ["f9"] and h.notice.text == "bore-dia #1: 12.346 mm -> PASS"
         await pilot.press("d")  # a printable demo key acts on an empty scan field ...
         await pilot.press("P", "d")  # ... and is typed once a scan has started
         assert h.app.screen.query_one("#scan").value == "Pd"
