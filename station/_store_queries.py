@@ -57,6 +57,20 @@ class Queries(StoreBase):
             ).fetchall()
         return _records(rows)
 
+    def event_after(self, kind: str, after_seq: int) -> bool:
+        """Whether an `event` record of `kind` exists with seq > `after_seq`.
+
+        A range scan on the primary key with the kind read inside SQLite, so the bench can ask
+        at start-up without parsing every later record in Python.
+        """
+        with self._guard(f"look for a {kind} event") as conn:
+            row = conn.execute(
+                "SELECT 1 FROM records WHERE seq > ? AND type = 'event' "
+                "AND json_extract(envelope, '$.body.kind') = ? LIMIT 1",
+                (after_seq, kind),
+            ).fetchone()
+        return row is not None
+
     def inspections_using(self, instrument_id: str, since: str | None) -> list[Record]:
         """Reverse traceability: inspections that used `instrument_id` at or after `since`
         (the time of a measurement with it; None = ever), ascending by seq."""

@@ -600,10 +600,31 @@ class Workflow:
 
     # -- resume ----------------------------------------------------------------------------
 
+    def _restore_spc_alerts(self) -> None:
+        """Re-raise SPC signals that were not acknowledged before the bench stopped.
+
+        For each plan among the recent inspections, the rules are evaluated again at that
+        plan's last inspection; a signal counts as acknowledged when an `spc-signal` event
+        follows that inspection in the record stream.
+        """
+        latest: dict[tuple[str, str], Record] = {}
+        for rec in self.store.recent_inspections(50):  # newest first
+            key = (str(rec.body["plan"]["id"]), str(rec.body["plan"]["rev"]))
+            latest.setdefault(key, rec)
+        for (pid, rev), rec in latest.items():
+            plan = next((p for p in self.master.plans if p.id == pid and p.rev == rev), None)
+            if plan is None or not any(c.spc for c in plan.characteristics):
+                continue
+            if not self.store.event_after("spc-signal", rec.seq):
+                self.state.spc_alerts += check_after_part(self.store, plan, None)
+
     def load_unfinished(self) -> Notice | None:
-        """At start: load a saved draft, if any, for the operator to resume."""
+        """At start: load a saved draft or owed NC, and unacknowledged SPC signals."""
+        self._restore_spc_alerts()
         doc = self.store.load_draft()
         if doc is None:
+            if self.state.spc_alerts:
+                return warn("an SPC signal awaits its assignable cause: log in to give it")
             return None
         if doc.get("schema") == NC_OWED_SCHEMA:
             rec = self.store.record(int(doc.get("inspection_seq", 0)))

@@ -6,6 +6,7 @@ Bore diameter of plan P-1001 rev C has an I-MR chart with baseline 25 (config/ma
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from drivers.base import Reading
 from station.bench.workflow import Mode, Workflow
@@ -69,3 +70,25 @@ def test_spc_works_offline_from_the_store_alone(wf: Workflow, store: Store, rd: 
         inspect(wf, rd, v)
     v = wf.spc_view("bore-dia")
     assert v is not None and v.limits_text == "baseline: 5/25 values collected"
+
+
+def test_an_unacknowledged_signal_survives_a_bench_restart(
+    wf: Workflow, store: Store, rd: RD, config: Any, clock: Any
+) -> None:
+    wf.scan("B-1017")
+    wf.scan("CAL-0042")
+    for v in BASELINE:
+        inspect(wf, rd, v)
+    for i in range(9):
+        inspect(wf, rd, 12.36 + (0.001 * (i % 2)))
+    assert wf.state.spc_alerts  # the bench dies here, before the cause is given
+    wf2 = Workflow(store, config, clock)
+    offered = wf2.load_unfinished()
+    assert offered is not None and "SPC signal" in offered.text
+    assert [a.rule for a in wf2.state.spc_alerts] == ["nelson-2"]
+    wf2.scan("B-1017")
+    assert wf2.state.mode is Mode.SPC_SIGNAL
+    assert wf2.scan("PN-778").level == "error"
+    assert wf2.acknowledge_spc("tool-wear", "").level == "ok"
+    wf3 = Workflow(store, config, clock)  # acknowledged: nothing comes back
+    assert wf3.load_unfinished() is None and wf3.state.spc_alerts == []
