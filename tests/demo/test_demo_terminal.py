@@ -13,6 +13,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -75,7 +76,7 @@ def test_demo_keys_complete_an_inspection_that_reaches_the_central(
         tmux("kill-session", "-t", session)
     summary = read_summary(work / "central.db")
     assert summary["invalid"] == 0 and summary["gaps"] == 0 and summary["chain_valid"]
-    with sqlite3.connect(work / "central.db") as db:
+    with closing(sqlite3.connect(work / "central.db")) as db:
         rows = db.execute("SELECT type, payload FROM records WHERE type = 'inspection'").fetchall()
     assert len(rows) == 1
     body = json.loads(rows[0][1])["body"]
