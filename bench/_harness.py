@@ -9,9 +9,7 @@ file is appended across restarts so a run leaves one log per role. Readiness is 
 from __future__ import annotations
 
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -20,34 +18,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sim.mosquitto import conf_text, mosquitto_binary
+from sim.net import port_open, wait_until
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 PYTHON = sys.executable
-
-
-def free_port() -> int:
-    """A TCP port that was free on 127.0.0.1 a moment ago."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_until(what: str, check: Callable[[], bool], timeout: float, every: float = 0.05) -> float:
-    """Poll `check` until it is true; return the seconds it took. TimeoutError names `what`."""
-    t0 = time.monotonic()
-    while not check():
-        if time.monotonic() - t0 > timeout:
-            raise TimeoutError(f"{what}: not reached within {timeout:.0f}s")
-        time.sleep(every)
-    return time.monotonic() - t0
-
-
-def port_open(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            return True
-    except OSError:
-        return False
 
 
 @dataclass
@@ -112,24 +88,13 @@ class Broker(Proc):
     """mosquitto on a loopback port, persistence off (a SIGKILL loses every session)."""
 
     def __init__(self, workdir: Path, port: int, *, max_queued: int = 1000) -> None:
-        binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-        if not Path(binary).exists():
+        binary = mosquitto_binary()
+        if binary is None:
             raise SystemExit("mosquitto is not installed (apt-get install mosquitto)")
         self.port = port
         conf = workdir / "mosquitto.conf"
-        lines = [
-            f"listener {port} 127.0.0.1",
-            "allow_anonymous true",
-            "persistence false",
-            f"max_queued_messages {max_queued}",
-            "log_type error",
-            "log_type warning",
-            "log_type notice",
-            "log_type information",
-        ]
-        if os.geteuid() == 0:
-            lines.append("user root")
-        conf.write_text("\n".join(lines) + "\n")
+        log_types = ("error", "warning", "notice", "information")
+        conf.write_text(conf_text(port, max_queued=max_queued, log_types=log_types))
         super().__init__("mosquitto", [binary, "-c", str(conf)], workdir / "mosquitto.log")
 
     def start(self) -> None:

@@ -64,13 +64,12 @@ from _harness import (
     Proc,
     RssSampler,
     central,
-    free_port,
     log_mentions,
     machine,
     station_sync,
-    wait_until,
 )
 
+from sim.net import free_port, wait_until
 from sim.serial_gauge import SerialGaugeSim
 from sim.tcp_proxy import TcpProxy
 from station.bench.inputs import InputReader

@@ -48,15 +48,14 @@ from _harness import (
     Proc,
     RssSampler,
     central,
-    free_port,
     log_mentions,
     machine,
     station_sync,
-    wait_until,
 )
 from paho.mqtt.enums import CallbackAPIVersion
 
 from sim._central_db import read_summary
+from sim.net import free_port, wait_until
 from station.store import Store
 
 SITE = "plant-a"

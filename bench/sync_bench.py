@@ -27,7 +27,6 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -42,6 +41,8 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from sim._central_db import read_summary
+from sim.mosquitto import Mosquitto
+from sim.net import wait_until
 from station.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -83,38 +84,6 @@ def inspection_body(i: int) -> dict[str, Any]:
         "result": "accept",
         "measurements": measurements,
     }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_port(port: int, deadline_s: float = 10.0) -> None:
-    end = time.monotonic() + deadline_s
-    while True:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            if time.monotonic() > end:
-                raise
-            time.sleep(0.02)
-
-
-def start_mosquitto(work: Path) -> tuple[subprocess.Popen[bytes], int]:
-    port = free_port()
-    conf = work / "mosquitto.conf"
-    lines = [f"listener {port} 127.0.0.1", "allow_anonymous true", "persistence false"]
-    lines += ["max_queued_messages 1000000", f"log_dest file {work / 'mosquitto.log'}"]
-    if os.geteuid() == 0:
-        lines.append("user root")
-    conf.write_text("\n".join(lines) + "\n")
-    binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-    proc = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL)
-    wait_port(port)
-    return proc, port
 
 
 def build_backlog(path: Path, n: int) -> float:
@@ -248,7 +217,10 @@ def main() -> int:
     n = args.records
     work = Path(tempfile.mkdtemp(prefix="sync-bench-")) if args.keep is None else args.keep
     work.mkdir(parents=True, exist_ok=True)
-    broker, port = start_mosquitto(work)
+    broker = Mosquitto(work, max_queued=1_000_000)
+    broker.start()
+    port = broker.port
+    assert broker.proc is not None
     central: subprocess.Popen[bytes] | None = None
     try:
         template = work / "template.db"
@@ -261,7 +233,7 @@ def main() -> int:
         # Raw runs bracket each daemon run and each ratio uses the mean of its two neighbours:
         # on a shared machine the load drifts between phases.
         raw1 = raw_paho(port, payloads)
-        on_broker = run_daemon(work, port, template, n, "broker", {"mosquitto": broker.pid})
+        on_broker = run_daemon(work, port, template, n, "broker", {"mosquitto": broker.proc.pid})
         raw2 = raw_paho(port, payloads)
 
         central_db = work / "central.db"
@@ -275,13 +247,22 @@ def main() -> int:
             stdout=subprocess.DEVNULL,
             stderr=central_log,
         )
-        end = time.monotonic() + 30
-        while b"connected (session" not in (work / "central.log").read_bytes():
-            if time.monotonic() > end or central.poll() is not None:
-                raise RuntimeError(f"central did not connect; see {work / 'central.log'}")
-            time.sleep(0.05)
+        central_log.close()  # the child holds its own descriptor
+        started = central
+
+        def central_connected() -> bool:
+            if started.poll() is not None:
+                raise RuntimeError(f"central exited; see {work / 'central.log'}")
+            return b"connected (session" in (work / "central.log").read_bytes()
+
+        wait_until("central connected", central_connected, 30)
         on_central = run_daemon(
-            work, port, template, n, "central", {"mosquitto": broker.pid, "central": central.pid}
+            work,
+            port,
+            template,
+            n,
+            "central",
+            {"mosquitto": broker.proc.pid, "central": central.pid},
         )
         central.terminate()
         central.wait(30)
@@ -293,8 +274,7 @@ def main() -> int:
         if central is not None:
             central.terminate()
             central.wait(30)
-        broker.terminate()
-        broker.wait(30)
+        broker.stop()
 
     print(f"sync bench: {n} inspection records, {size:.0f} B each, mosquitto on loopback,")
     print(f"            {os.cpu_count()} CPUs, store appends {append_rate:,.0f} records/s")

@@ -19,14 +19,11 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import json
-import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -34,32 +31,14 @@ from pathlib import Path
 
 from sim.broker import EmbeddedBroker
 from sim.modbus_instrument import ModbusInstrument
+from sim.mosquitto import conf_text, mosquitto_binary
+from sim.net import free_port, wait_for_port
 from sim.scanner import ScannerSim
 from sim.serial_gauge import SerialGaugeSim
 from station.demo_master import demo_master_docs
 
 SITE = "plant-a"
 STATION = "bench-01"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_port(port: int, deadline_s: float, proc: subprocess.Popen[bytes] | None = None) -> None:
-    end = time.monotonic() + deadline_s
-    while True:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"process exited with {proc.returncode} before listening")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            if time.monotonic() > end:
-                raise TimeoutError(f"nothing listens on 127.0.0.1:{port}") from None
-            time.sleep(0.05)
 
 
 def _die_with_parent() -> None:
@@ -168,26 +147,19 @@ class DemoEnvironment:
         return self
 
     def _start_broker(self) -> None:
-        binary = shutil.which("mosquitto") or (
-            "/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None
-        )
+        binary = mosquitto_binary()
         if self.broker == "mosquitto" and binary is None:
             raise RuntimeError("--broker mosquitto: mosquitto is not installed")
         if binary is not None and self.broker != "embedded":
-            self.mqtt_port = _free_port()
+            self.mqtt_port = free_port()
             conf = self.workdir / "mosquitto.conf"
-            lines = [
-                f"listener {self.mqtt_port} 127.0.0.1",
-                "allow_anonymous true",
-                "persistence false",
-                f"log_dest file {self.workdir / 'mosquitto.log'}",
-                "max_queued_messages 100000",
-            ]
-            if os.geteuid() == 0:
-                lines.append("user root")
-            conf.write_text("\n".join(lines) + "\n")
-            proc = self._spawn("mosquitto", [binary, "-c", str(conf)], wait=False)
-            _wait_port(self.mqtt_port, 10, proc)
+            log_types = ("error", "warning", "notice", "information")
+            log = self.workdir / "mosquitto.log"
+            conf.write_text(conf_text(self.mqtt_port, log_path=log, log_types=log_types))
+            # Spawned here rather than through sim.mosquitto.Mosquitto so that it, like the
+            # central and the daemon, dies with the demo (_die_with_parent).
+            proc = self._spawn("mosquitto", [binary, "-c", str(conf)])
+            wait_for_port(self.mqtt_port, 10, proc)
             self.broker_kind = "mosquitto"
         else:
             broker = EmbeddedBroker().start()
@@ -201,7 +173,7 @@ class DemoEnvironment:
             "sync", [sys.executable, "-m", "station.cli", "sync", "-c", str(self.config_path)]
         )
 
-    def _spawn(self, name: str, argv: list[str], *, wait: bool = False) -> subprocess.Popen[bytes]:
+    def _spawn(self, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
         log = open(self.workdir / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
         proc = subprocess.Popen(
             argv,

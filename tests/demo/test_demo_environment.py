@@ -7,7 +7,6 @@ falls to zero (ack mode "central").
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,20 +14,13 @@ import pytest
 
 from drivers.factory import open_driver
 from sim._central_db import read_summary
+from sim.net import wait_until
 from station.bench.workflow import Workflow
 from station.config import load_config
 from station.demo import demo_environment
 from station.demo_master import BADGE_QUALIFIED, PART_GTIN
 from station.master import load_master_dir
 from station.store import Store
-
-
-def wait_for(predicate, deadline_s: float, what: str) -> None:  # type: ignore[no-untyped-def]
-    end = time.monotonic() + deadline_s
-    while not predicate():
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
 
 
 @pytest.mark.parametrize("broker", ["mosquitto", "embedded"])
@@ -49,13 +41,14 @@ def test_demo_world_carries_an_inspection_to_the_central(tmp_path: Path, broker:
             env.caliper.value = "12.346"
             env.caliper.press_button()
             r = caliper.read(5.0)
-            assert (r.value, r.raw) == (12.346, "01A+00012.346") or r.value == 12.346
+            # The raw string is the gauge's frame exactly as sent, without its terminator.
+            assert (r.value, r.raw) == (12.346, env.caliper.frame().decode("latin-1").rstrip())
             assert wf.reading("caliper", r).level == "ok"
             assert "ACCEPTED" in wf.judge_attribute(True).text
         finally:
             caliper.close()
         last = store.last_seq()
-        wait_for(lambda: store.status().pending == 0, 30, "the central's ack of every record")
+        wait_until("the central's ack of every record", lambda: store.status().pending == 0, 30)
         summary = read_summary(env.workdir / "central.db")
         text = str(summary)
         assert "bench-01" in text

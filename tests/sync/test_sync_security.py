@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import shutil
-import socket
 import subprocess
 import sys
 from collections.abc import Callable
@@ -23,6 +22,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from sim.net import free_port
 
 pytestmark = pytest.mark.mosquitto
 
@@ -126,12 +127,6 @@ def fill(st: Any, n: int = 50) -> None:
         store.append_many([("event", {"kind": "test", "operator": None, "detail": {}})] * n)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def tls_broker(factory: Any, folder: Path, pki: Pki, *, acl: str | None = None) -> Any:
     folder.mkdir(parents=True, exist_ok=True)
     conf = [
@@ -145,7 +140,7 @@ def tls_broker(factory: Any, folder: Path, pki: Pki, *, acl: str | None = None) 
     if acl is not None:
         (folder / "acl").write_text(acl)
         conf.append(f"acl_file {folder / 'acl'}")
-    broker = factory(workdir=folder, port=free_port(), extra_conf="\n".join(conf) + "\n")
+    broker = factory(workdir=folder, extra_conf="\n".join(conf) + "\n")
     broker.start()
     return broker
 
