@@ -129,14 +129,23 @@ def status(config_path: Path) -> None:
 @main.command("read")
 @click.argument("input_name", metavar="INPUT")
 @config_option
-@click.option("--count", default=1, show_default=True, type=click.IntRange(min=1))
-@click.option("--timeout", default=10.0, show_default=True, type=click.FloatRange(min=0.0))
+@click.option(
+    "--count", default=1, show_default=True, type=click.IntRange(min=1), help="Values to read."
+)
+@click.option(
+    "--timeout",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(min=0.0),
+    help="Seconds to wait for each value.",
+)
 def read(input_name: str, config_path: Path, count: int, timeout: float) -> None:
     """Read COUNT values from one configured INPUT and print one JSON object per line:
     {"input","value","unit","raw","ts"}.
 
     A poll-mode device is sent its request; for a push-mode device the command waits for the
-    next value (press the gauge's data button). Exits 1 on timeout or a device error.
+    next value (press the gauge's data button). Exits 1 on timeout or a device error, 2 for
+    an unknown INPUT or an invalid config.
 
     \b
     Example:

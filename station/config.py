@@ -20,7 +20,7 @@ import re
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import TypeVar, get_args
 
 from station.settings import (
     DRIVER_NAMES,
@@ -62,13 +62,13 @@ DRIVER_KEYS: dict[str, tuple[str, ...]] = {
     **{key: ("modbus",) for key in MODBUS_KEYS},
     "device": ("keyboard",),
 }
-ACK_MODES: tuple[AckMode, ...] = ("central", "broker")
-SCANNER_KINDS: tuple[ScannerKind, ...] = ("keyboard", "serial", "evdev")
-INPUT_MODES: tuple[InputMode, ...] = ("push", "poll")
-PARITIES: tuple[Parity, ...] = ("N", "E", "O", "M", "S")
-REGISTER_TYPES: tuple[RegisterType, ...] = ("holding", "input")
-DATA_TYPES: tuple[DataType, ...] = ("int16", "uint16", "int32", "uint32", "float32")
-WORD_ORDERS: tuple[WordOrder, ...] = ("big", "little")
+ACK_MODES: tuple[AckMode, ...] = get_args(AckMode)
+SCANNER_KINDS: tuple[ScannerKind, ...] = get_args(ScannerKind)
+INPUT_MODES: tuple[InputMode, ...] = get_args(InputMode)
+PARITIES: tuple[Parity, ...] = get_args(Parity)
+REGISTER_TYPES: tuple[RegisterType, ...] = get_args(RegisterType)
+DATA_TYPES: tuple[DataType, ...] = get_args(DataType)
+WORD_ORDERS: tuple[WordOrder, ...] = get_args(WordOrder)
 TOP_KEYS = ("station", "mqtt", "master", "scanner", "inputs")
 STATION_KEYS = ("id", "site", "data_dir", "storage_budget_mb", "retention_days")
 MQTT_KEYS = (
@@ -229,9 +229,13 @@ def _path_problem(text: str) -> str | None:
     return "must not contain a NUL character" if "\x00" in text else None
 
 
+def _is_device_path(text: str) -> bool:
+    return text.startswith("/") and len(text) > 1 and "\x00" not in text
+
+
 def _port_problem(text: str) -> str | None:
     """A serial port is a device path or one of the pyserial URLs the drivers support."""
-    if text.startswith("/") and len(text) > 1 and "\x00" not in text:
+    if _is_device_path(text):
         return None
     if m := _URL_RE.match(text):
         return None if 1 <= int(m["port"]) <= 65535 else "TCP port in the URL must be 1-65535"
@@ -244,8 +248,7 @@ def _port_problem(text: str) -> str | None:
 
 
 def _device_problem(text: str) -> str | None:
-    ok = text.startswith("/") and len(text) > 1 and "\x00" not in text
-    return None if ok else "must be an evdev device path (/dev/input/...)"
+    return None if _is_device_path(text) else "must be an evdev device path (/dev/input/...)"
 
 
 def _tcp_problem(text: str) -> str | None:
@@ -281,8 +284,10 @@ class _Parsed:
     def __init__(self) -> None:
         self.config: Config | None = None
         self.problems: list[str] = []
-        self.master_dir: Path | None = None  # as displayed: relative to the cwd when given so
-        self.files: list[tuple[str, Path]] = []  # (key path, resolved) files the config names
+        # The master folder as problem lines show it: relative to the working directory when
+        # the config file was named so (its files' problems then read like the file name).
+        self.master_dir: Path | None = None
+        self.files: list[tuple[str, Path]] = []  # (key path, resolved path) of named files
 
 
 def _parse(path: Path) -> _Parsed:
@@ -390,8 +395,9 @@ def _parse_scanner(t: _Table) -> ScannerSettings:
     if "kind" not in t.data:
         kind = "keyboard"  # the documented default; None below means "kind given but wrong"
     # The contract's example keeps a `port` beside kind = "keyboard", so it is accepted there
-    # (checked as either form, not used); serial and evdev require it.
-    port_check = {"serial": _port_problem, "evdev": _device_problem}.get(kind or "", _any_port)
+    # (checked as a serial port, which includes device paths; not used); serial and evdev
+    # require it.
+    port_check = _device_problem if kind == "evdev" else _port_problem
     port = t.string("port", required=kind in ("serial", "evdev"), check=port_check)
     baudrate = t.int_choice("baudrate", BAUDRATES) if kind == "serial" else None
 
@@ -401,10 +407,6 @@ def _parse_scanner(t: _Table) -> ScannerSettings:
     known = ("kind", "port", "baudrate") if kind in ("serial", None) else ("kind", "port")
     t.leftovers(known, foreign)
     return ScannerSettings(kind=kind or "keyboard", port=port, baudrate=baudrate or 9600)
-
-
-def _any_port(text: str) -> str | None:
-    return None if _device_problem(text) is None else _port_problem(text)
 
 
 def _parse_inputs(out: list[str], file: str, raw: object) -> tuple[InputSettings, ...]:

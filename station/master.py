@@ -20,8 +20,9 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, get_args
+from typing import TYPE_CHECKING, Any, Literal, TypeGuard, get_args
 
+from station.config import NAME_RE, NAME_RULE
 from station.core.model import (
     Characteristic,
     CharacteristicKind,
@@ -38,26 +39,20 @@ from station.core.model import (
     SpcSpec,
     Standard,
 )
-from station.schemas import MASTER_SCHEMA_IDS, SchemaName, validator
+from station.core.timefmt import parse_date
+from station.schemas import MASTER_SCHEMA_IDS, validator
 
 if TYPE_CHECKING:  # jsonschema itself is imported on first validation (station.schemas)
     from jsonschema import ValidationError
 
-MASTER_KINDS: tuple[str, ...] = ("plan", "instrument", "operator", "standard")
-SCHEMA_ID_OF: dict[str, str] = {kind: sid for sid, kind in MASTER_SCHEMA_IDS.items()}
-_SCHEMA_NAMES: dict[str, SchemaName] = {
-    "plan": "plan",
-    "instrument": "instrument",
-    "operator": "operator",
-    "standard": "standard",
-}
+MasterKind = Literal["plan", "instrument", "operator", "standard"]  # also schema names
+MASTER_KINDS: tuple[MasterKind, ...] = get_args(MasterKind)
 # What the schemas' patterns mean, for messages a technician can act on. Python's `$` also
 # matches before a final "\n", so the schemas' own `^...$` patterns let "CAL-1\n" through;
 # semantic_errors re-checks with \Z.
 _DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
 _ID_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
 _DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
-_ID_RE = re.compile(r"[A-Za-z0-9._-]{1,64}\Z")
 MAX_DEPTH = 16
 _TYPE_NAMES = {
     "string": "a string",
@@ -135,7 +130,7 @@ def _describe(err: ValidationError) -> list[str]:
     elif err.validator == "pattern":
         what = {
             _DATE_PATTERN: "must be a date YYYY-MM-DD",
-            _ID_PATTERN: "must be 1-64 characters of A-Z a-z 0-9 . _ -",
+            _ID_PATTERN: NAME_RULE,
         }.get(value, f"must match {value}")
     elif err.validator == "minimum":
         what = f"must be at least {value}"
@@ -150,9 +145,13 @@ def _describe(err: ValidationError) -> list[str]:
     return [f"{where}: {what}{got}"]
 
 
-def _schema_problems(kind: str, doc: object) -> list[str]:
+def _is_kind(kind: str) -> TypeGuard[MasterKind]:
+    return kind in MASTER_KINDS
+
+
+def _schema_problems(kind: MasterKind, doc: object) -> list[str]:
     lines: list[str] = []
-    errors = validator(_SCHEMA_NAMES[kind]).iter_errors(doc)
+    errors = validator(kind).iter_errors(doc)
     for err in sorted(errors, key=lambda e: [str(p).zfill(9) for p in e.absolute_path]):
         lines += [line for line in _describe(err) if line not in lines]
     return lines
@@ -185,8 +184,8 @@ def _date_problem(where: str, value: object) -> str | None:
 
 
 def _id_problem(where: str, value: object) -> str | None:
-    if isinstance(value, str) and re.search(_ID_PATTERN, value) and not _ID_RE.match(value):
-        return f"{where}: must be 1-64 characters of A-Z a-z 0-9 . _ - (got {show(value)})"
+    if isinstance(value, str) and re.search(_ID_PATTERN, value) and not NAME_RE.match(value):
+        return f"{where}: {NAME_RULE} (got {show(value)})"
     return None
 
 
@@ -273,7 +272,7 @@ def validate_master(kind: str, doc: Any, expected_id: str | None = None) -> list
 
     `expected_id` is the `{id}` of the MQTT topic it arrived on (contract: they must match).
     """
-    if kind not in SCHEMA_ID_OF:
+    if not _is_kind(kind):
         return [f"unknown master-data kind (got {show(kind)}); expected " + ", ".join(MASTER_KINDS)]
     if not isinstance(doc, dict):
         return [f"$: must be a JSON object (got {show(doc)})"]
@@ -379,19 +378,17 @@ def _opt_float(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
-def _date(value: Any) -> date:
-    if not isinstance(value, str) or not _DATE_RE.match(value):
-        raise MasterDataError(f"{show(value)} is not a date YYYY-MM-DD")
-    return date.fromisoformat(value)
+# The schema's `default` keywords are the model's field defaults: taken from there, once.
+_SPC = SpcSpec()
+_CHARACTERISTIC = Characteristic(id="", kind="variable")
 
 
 def _spc(doc: Mapping[str, Any]) -> SpcSpec:
-    # Defaults are the schema's (`default` keywords); chart "imr" is the one-sample chart.
     return SpcSpec(
-        chart=_enum(doc.get("chart", "imr"), ChartKind),
-        subgroup=int(doc.get("subgroup", 1)),
-        rules=tuple(_enum(r, NelsonRule) for r in doc.get("rules", ("nelson-1", "nelson-2"))),
-        baseline=int(doc.get("baseline", 25)),
+        chart=_enum(doc.get("chart", _SPC.chart), ChartKind),
+        subgroup=int(doc.get("subgroup", _SPC.subgroup)),
+        rules=tuple(_enum(r, NelsonRule) for r in doc.get("rules", _SPC.rules)),
+        baseline=int(doc.get("baseline", _SPC.baseline)),
         center=_opt_float(doc.get("center")),
         ucl=_opt_float(doc.get("ucl")),
         lcl=_opt_float(doc.get("lcl")),
@@ -403,15 +400,15 @@ def _characteristic(c: Mapping[str, Any]) -> Characteristic:
     return Characteristic(
         id=str(c["id"]),
         kind=_enum(c["kind"], CharacteristicKind),
-        name=str(c.get("name", "")),
+        name=str(c.get("name", _CHARACTERISTIC.name)),
         nominal=_opt_float(c.get("nominal")),
         lsl=_opt_float(c.get("lsl")),
         usl=_opt_float(c.get("usl")),
         unit=c.get("unit"),
         instrument_type=c.get("instrument_type"),
-        samples=int(c.get("samples", 1)),
-        rule=_enum(c.get("rule", "simple"), DecisionRuleName),
-        critical=bool(c.get("critical", False)),
+        samples=int(c.get("samples", _CHARACTERISTIC.samples)),
+        rule=_enum(c.get("rule", _CHARACTERISTIC.rule), DecisionRuleName),
+        critical=bool(c.get("critical", _CHARACTERISTIC.critical)),
         spc=None if spc is None else _spc(spc),
     )
 
@@ -433,7 +430,7 @@ def _convert(kind: str, d: Mapping[str, Any]) -> Plan | Instrument | Operator | 
             id=d["id"],
             type=d["type"],
             status=_enum(d["status"], InstrumentStatus),
-            cal_due=_date(d["cal_due"]),
+            cal_due=parse_date(d["cal_due"]),
             unit=d["unit"],
             resolution=float(d["resolution"]),
             description=d.get("description", ""),
@@ -448,7 +445,9 @@ def _convert(kind: str, d: Mapping[str, Any]) -> Plan | Instrument | Operator | 
             name=d["name"],
             badge=d["badge"],
             qualifications=tuple(
-                Qualification(q["code"], None if q.get("expires") is None else _date(q["expires"]))
+                Qualification(
+                    q["code"], None if q.get("expires") is None else parse_date(q["expires"])
+                )
                 for q in quals
             ),
             active=bool(d.get("active", True)),
@@ -460,7 +459,7 @@ def _convert(kind: str, d: Mapping[str, Any]) -> Plan | Instrument | Operator | 
             value=float(d["value"]),
             unit=d["unit"],
             uncertainty=float(d["uncertainty"]),
-            cal_due=_date(d["cal_due"]),
+            cal_due=parse_date(d["cal_due"]),
         )
     raise MasterDataError(f"unknown master-data kind {show(kind)}")
 
@@ -512,9 +511,9 @@ def master_snapshot(docs: Iterable[MasterDoc | tuple[str, Mapping[str, Any]]]) -
 
 __all__ = [
     "MASTER_KINDS",
-    "SCHEMA_ID_OF",
     "MasterDataError",
     "MasterDoc",
+    "MasterKind",
     "load_master_dir",
     "master_snapshot",
     "parse_json",

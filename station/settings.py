@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 AckMode = Literal["central", "broker"]
 ScannerKind = Literal["keyboard", "serial", "evdev"]
@@ -20,15 +20,7 @@ RegisterType = Literal["holding", "input"]
 DataType = Literal["int16", "uint16", "int32", "uint32", "float32"]
 WordOrder = Literal["big", "little"]
 
-DRIVER_NAMES: tuple[DriverName, ...] = (
-    "mitutoyo",
-    "sylvac",
-    "mahr",
-    "mtsics",
-    "ascii",
-    "modbus",
-    "keyboard",
-)
+DRIVER_NAMES: tuple[DriverName, ...] = get_args(DriverName)
 
 
 @dataclass(frozen=True)

@@ -26,8 +26,8 @@ from typing import Literal
 
 from station.core.model import Characteristic, Instrument, Standard
 from station.core.timefmt import format_ts, require_aware, utc_date
-from station.core.units import Number, exact, factor, find_unit, same_unit
-from station.core.verdict import ConfigurationError
+from station.core.units import Number, exact, factor, find_unit
+from station.core.verdict import ConfigurationError, snap_to_resolution
 
 
 @dataclass(frozen=True)
@@ -260,8 +260,8 @@ def check_instrument(
 ) -> CheckOutcome:
     """Check `instrument` against `reference` from one or more readings of it.
 
-    Readings in the instrument's unit are quantized to its resolution (as in
-    `verdict.judge_variable`); all values are converted exactly to the instrument's unit.
+    Readings are freed of float noise as in `verdict.judge_variable` (`snap_to_resolution`:
+    a real digit is kept); all values are converted exactly to the instrument's unit.
 
     Args:
         readings: the instrument's readings of the standard (at least one).
@@ -288,13 +288,7 @@ def check_instrument(
     iu = instrument.unit
     ru = iu if unit is None else unit
     to_inst = factor(ru, iu)
-    res = exact(instrument.resolution)
-    values: list[Fraction] = []
-    for r in readings:
-        x = exact(r)
-        if res > 0 and same_unit(ru, iu):
-            x = round(x / res) * res
-        values.append(x * to_inst)
+    values = [snap_to_resolution(exact(r), ru, instrument) * to_inst for r in readings]
     ref = exact(reference.value) * factor(reference.unit, iu)
     bias = sum(values, Fraction(0)) / len(values) - ref
     warnings: list[str] = []

@@ -15,8 +15,8 @@ Normalisation, before any matching:
 3. A leading GS (some scanners transmit the FNC1 in first position as GS) marks the scan
    as GS1 and is removed.
 
-Order of matching, and why (the first match wins; `station check-config` should flag
-collisions in master data):
+Order of matching, and why (the first match wins: a text the master data uses for two of
+these selects only the first; nothing checks master data for such collisions yet):
 
 1. operator badge - logging in/out must always work, whatever else is configured;
 2. instrument id, then 3. standard id - bench equipment labels;
@@ -54,7 +54,7 @@ from biip.gs1_messages import GS1Message
 from biip.symbology import SymbologyIdentifier
 
 from station.core.model import Instrument, MasterData, Operator, Plan, Standard
-from station.core.plans import PlanSelectionError, choose_released
+from station.core.plans import PlanSelectionError, choose_released, plans_for_part
 
 _AIM = re.compile(r"^\][A-Za-z][0-9]")
 _SEPARATORS = ("\x1d", "\u241d")
@@ -262,7 +262,7 @@ def classify_scan(raw: str, master: MasterData) -> Scan:
     if standard is not None:
         return StandardScan(standard, raw)
     if not norm.gs1_marked:
-        plain = tuple(p for p in master.plans if text in p.part_numbers)
+        plain = plans_for_part(text, master.plans)
         if plain:
             return _part(text, plain, raw)
     try:
@@ -287,7 +287,7 @@ def classify_scan(raw: str, master: MasterData) -> Scan:
             return _part(by_gtin[0][0], candidates, raw, gs1)
     if gs1.additional_id is not None:
         tried.append(f"additional product id (AI 240) {gs1.additional_id}")
-        candidates = tuple(p for p in master.plans if gs1.additional_id in p.part_numbers)
+        candidates = plans_for_part(gs1.additional_id, master.plans)
         if candidates:
             return _part(gs1.additional_id, candidates, raw, gs1)
     return UnknownScan(

@@ -40,6 +40,7 @@ MIN_SUBGROUP = 2
 MAX_SUBGROUP = 25
 LimitSource = Literal["baseline", "approved"]
 _NUMBER_TYPES: set[type] = {int, float}
+_DISPERSION_NAME: dict[ChartKind, str] = {"imr": "MR", "xbar-r": "R", "xbar-s": "S"}
 
 
 class SpcError(ValueError):
@@ -182,7 +183,7 @@ class ControlLimits:
     @property
     def dispersion_name(self) -> str:
         """'MR', 'R' or 'S'."""
-        return {"imr": "MR", "xbar-r": "R", "xbar-s": "S"}[self.chart]
+        return _DISPERSION_NAME[self.chart]
 
 
 @dataclass(frozen=True)
@@ -285,9 +286,9 @@ def compute_limits(spec: SpcSpec, subgroups: Sequence[Sequence[float]]) -> Contr
     center = _mean(pts.location)
     spread = _mean(pts.dispersion)
     if spread <= 0.0:
-        name = {"imr": "MR", "xbar-r": "R", "xbar-s": "S"}[spec.chart]
         raise SpcError(
-            f"spc baseline of {len(base)} subgroups has no spread (mean {name} = 0): control "
+            f"spc baseline of {len(base)} subgroups has no spread "
+            f"(mean {_DISPERSION_NAME[spec.chart]} = 0): control "
             "limits would collapse onto the centre line; is the gauge resolution too coarse?"
         )
     f = factors(2 if spec.chart == "imr" else spec.subgroup)

@@ -34,22 +34,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
-from station.core.model import NelsonRule
+from station.core.model import NelsonRule, SpcSpec
 from station.core.spc_charts import ControlLimits, Limits, SpcError, check_finite
 
-NELSON_RULES: tuple[NelsonRule, ...] = (
-    "nelson-1",
-    "nelson-2",
-    "nelson-3",
-    "nelson-4",
-    "nelson-5",
-    "nelson-6",
-    "nelson-7",
-    "nelson-8",
-)
-DEFAULT_RULES: tuple[NelsonRule, ...] = ("nelson-1", "nelson-2")
+NELSON_RULES: tuple[NelsonRule, ...] = get_args(NelsonRule)
+DEFAULT_RULES: tuple[NelsonRule, ...] = SpcSpec().rules  # the plan schema's default
+_ORDER = {rule: k for k, rule in enumerate(NELSON_RULES)}
 WINDOW: dict[NelsonRule, int] = {
     "nelson-1": 1,
     "nelson-2": 9,
@@ -107,8 +99,7 @@ def evaluate_rules(
     out: list[Signal] = []
     for rule in selected:
         out.extend(_CHECKS[rule](zones))
-    order = {r: k for k, r in enumerate(NELSON_RULES)}
-    out.sort(key=lambda s: (s.index, order[s.rule]))
+    out.sort(key=lambda s: (s.index, _ORDER[s.rule]))
     return out
 
 
@@ -205,7 +196,7 @@ def _rule4(z: _Zones) -> list[Signal]:
     return out
 
 
-def _k_of_m(z: _Zones, rule: NelsonRule, marks: tuple[int, ...], k: int, sig: str) -> list[Signal]:
+def _k_of_m(rule: NelsonRule, marks: tuple[int, ...], k: int, sig: str) -> list[Signal]:
     """k of the last m points beyond a zone on one side, the last point among them."""
     m, out = WINDOW[rule], []
     for i, s in enumerate(marks):
@@ -219,11 +210,11 @@ def _k_of_m(z: _Zones, rule: NelsonRule, marks: tuple[int, ...], k: int, sig: st
 
 
 def _rule5(z: _Zones) -> list[Signal]:
-    return _k_of_m(z, "nelson-5", z.beyond2, 2, "2σ")
+    return _k_of_m("nelson-5", z.beyond2, 2, "2σ")
 
 
 def _rule6(z: _Zones) -> list[Signal]:
-    return _k_of_m(z, "nelson-6", z.beyond1, 4, "1σ")
+    return _k_of_m("nelson-6", z.beyond1, 4, "1σ")
 
 
 def _run_of(

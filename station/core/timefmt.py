@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime
 
-_TS = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\.(\d{3})Z$")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# ASCII digits only and `fullmatch`: `\d` would take other scripts' digits, and `$` a final "\n".
+_TS = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})\.([0-9]{3})Z")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def require_aware(dt: datetime, what: str = "timestamp") -> datetime:
@@ -55,7 +56,7 @@ def parse_ts(text: str) -> datetime:
     Raises:
         ValueError: naming the text and the expected form.
     """
-    m = _TS.match(text)
+    m = _TS.fullmatch(text)
     if m is None:
         raise ValueError(
             f"timestamp {text!r} is not RFC 3339 UTC with milliseconds "
@@ -79,7 +80,7 @@ def parse_date(text: str) -> date:
     Raises:
         ValueError: naming the text and the expected form.
     """
-    if not _DATE.match(text):
+    if not _DATE.fullmatch(text):
         raise ValueError(f"date {text!r} is not YYYY-MM-DD (expected e.g. 2027-03-01)")
     try:
         return date.fromisoformat(text)

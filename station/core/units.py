@@ -32,9 +32,6 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import overload
 
-Exact = Fraction
-"""The exact number type used for all comparisons in the core."""
-
 Number = float | int | Decimal | Fraction | str
 """What the core accepts as a number: floats are taken by their shortest repr."""
 
@@ -227,7 +224,6 @@ def convert(
 
 __all__ = [
     "DIMENSIONS",
-    "Exact",
     "Number",
     "Unit",
     "UnitError",

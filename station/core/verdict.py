@@ -201,6 +201,20 @@ def position_in_tolerance(value: Number, lsl: Number | None, usl: Number | None)
     return float((exact(value) - lo) / (hi - lo))
 
 
+def snap_to_resolution(reading: Fraction, unit: str, instrument: Instrument) -> Fraction:
+    """`reading` without binary float noise (step 2 of the module docstring).
+
+    Snapped to the nearest multiple of the instrument's resolution only when it arrived in
+    the instrument's unit and lies within a thousandth of a step of that multiple; a real
+    digit beyond the registered resolution is kept, never rounded away.
+    """
+    res = exact(instrument.resolution)
+    if res <= 0 or not same_unit(unit, instrument.unit):
+        return reading
+    snapped = round(reading / res) * res
+    return snapped if abs(snapped - reading) <= res / 1000 else reading
+
+
 def _reading_text(value: Number) -> str:
     if isinstance(value, float):
         return repr(value)
@@ -260,12 +274,8 @@ def judge_variable(
     quantized_reading = reading
     resolution_plan: Fraction | None = None
     if instrument is not None:
-        res = exact(instrument.resolution)
-        resolution_plan = res * factor(instrument.unit, plan_unit)
-        if res > 0 and same_unit(unit, instrument.unit):
-            snapped = round(reading / res) * res
-            if abs(snapped - reading) <= res / 1000:  # float noise only, never a digit
-                quantized_reading = snapped
+        resolution_plan = exact(instrument.resolution) * factor(instrument.unit, plan_unit)
+        quantized_reading = snap_to_resolution(reading, unit, instrument)
     v = quantized_reading * factor(unit, plan_unit)
 
     w = u_plan if characteristic.rule == "guarded" else None
@@ -340,4 +350,5 @@ __all__ = [
     "judge_attribute",
     "judge_variable",
     "position_in_tolerance",
+    "snap_to_resolution",
 ]

@@ -10,22 +10,14 @@ from __future__ import annotations
 import json
 from functools import cache
 from importlib import resources
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
 
 SchemaName = Literal["ack", "instrument", "operator", "plan", "record", "standard", "status"]
 
-SCHEMA_NAMES: tuple[SchemaName, ...] = (
-    "ack",
-    "instrument",
-    "operator",
-    "plan",
-    "record",
-    "standard",
-    "status",
-)
+SCHEMA_NAMES: tuple[SchemaName, ...] = get_args(SchemaName)
 
 # The `schema` field value of each master-data kind, as the contract's schemas define it.
 MASTER_SCHEMA_IDS: dict[str, str] = {

@@ -22,14 +22,24 @@ def test_every_contract_command_has_help_with_an_example(command: str) -> None:
     assert f"station {command}" in result.output
 
 
-def test_config_option_reads_station_config_env(tmp_path: object) -> None:
-    result = CliRunner().invoke(main, ["status", "--help"])
-    assert "STATION_CONFIG" in result.output
+def test_config_option_reads_station_config_env(tmp_path: Path) -> None:
+    assert "STATION_CONFIG" in CliRunner().invoke(main, ["status", "--help"]).output
+    cfg = tmp_path / "station.toml"
+    cfg.write_text('[station]\nid = "b1"\nsite = "s1"\ndata_dir = "nowhere"\n')
+    result = CliRunner().invoke(main, ["verify"], env={"STATION_CONFIG": str(cfg)})
+    assert result.exit_code == 1, result.output
+    assert f"(station.data_dir in {cfg})" in result.output
+
+
+def test_without_config_option_or_env_the_command_says_what_is_missing() -> None:
+    result = CliRunner().invoke(main, ["status"], env={"STATION_CONFIG": None})
+    assert result.exit_code == 2
+    assert "Missing option '-c' / '--config'" in result.output
 
 
 def test_installed_console_script_starts() -> None:
     # The console script, not CliRunner: proves the entry point in pyproject is wired.
-    bindir = __import__("pathlib").Path(sys.executable).parent
+    bindir = Path(sys.executable).parent
     out = subprocess.run(
         [str(bindir / "station"), "--version"], capture_output=True, text=True, check=True
     )

@@ -220,6 +220,13 @@ def test_check_is_exact_at_the_mpe_despite_float_noise() -> None:
     assert (out.verdict, out.bias) == ("pass", pytest.approx(0.02))
 
 
+def test_check_keeps_a_real_digit_beyond_the_registered_resolution() -> None:
+    # As for inspections: the check record carries the instrument's value, not a rounded one.
+    # 25.0204 rounded to the 0.001 grid would be 25.020 and pass at mpe 0.02.
+    out = check_instrument([25.0204], GB25, instrument=CAL)
+    assert (out.readings, out.verdict) == ((25.0204,), "fail")
+
+
 def test_check_converts_units() -> None:
     inch = replace(CAL, unit="in", resolution=0.0001, mpe=0.001)
     out = check_instrument([0.9843], GB25, instrument=inch)  # 25 mm = 0.98425… in

@@ -43,7 +43,14 @@ def test_parse_round_trips() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["2026-11-21T22:04:09Z", "2026-11-21T22:04:09.512+00:00", "2026-11-21 22:04:09.512Z", ""],
+    [
+        "2026-11-21T22:04:09Z",
+        "2026-11-21T22:04:09.512+00:00",
+        "2026-11-21 22:04:09.512Z",
+        "",
+        "2026-11-21T22:04:09.512Z\n",  # `$` would accept a final newline
+        "\u0662\u0660\u0662\u0666-11-21T22:04:09.512Z",  # Arabic-Indic digits: `\d` takes them
+    ],
 )
 def test_parse_rejects_other_forms_with_the_expected_one(text: str) -> None:
     with pytest.raises(ValueError, match=r"expected e\.g\. 2026-11-21T22:04:09\.512Z"):
@@ -65,6 +72,8 @@ def test_dates() -> None:
     assert parse_date("2027-03-01") == date(2027, 3, 1)
     with pytest.raises(ValueError, match=r"date '2027-3-1' is not YYYY-MM-DD"):
         parse_date("2027-3-1")
+    with pytest.raises(ValueError, match=r"date '2027-03-01\\n' is not YYYY-MM-DD"):
+        parse_date("2027-03-01\n")
 
 
 @given(st.datetimes(timezones=st.just(UTC)))
