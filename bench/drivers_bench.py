@@ -8,7 +8,7 @@ the hex `raw` text and a `Reading` with monotonic + UTC timestamps. Batches of r
 alternate driver/raw so both see the same machine load; of several rounds, the one with the
 median ratio is reported. Goal: driver/raw >= 0.8.
 
-Then, when bench/serial_bench.py is present, its serial parsing figures are printed too.
+Then bench/serial_bench.py's serial parsing figures are printed too (unless --no-serial).
 
 Usage: .venv/bin/python bench/drivers_bench.py [--seconds S] [--rounds N] [--no-serial]
 """
@@ -16,7 +16,6 @@ Usage: .venv/bin/python bench/drivers_bench.py [--seconds S] [--rounds N] [--no-
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import statistics
 import struct
 import subprocess
@@ -24,9 +23,9 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 from pymodbus.client import ModbusSerialClient, ModbusTcpClient
+from serial_bench import serial_frames_parsed_per_s
 
 from drivers.modbus import ModbusDriver
 from station.settings import InputSettings
@@ -110,18 +109,6 @@ def modbus_rates(seconds: float, rounds: int, *, rtu: bool) -> tuple[float, floa
     return best
 
 
-def _serial_bench() -> Callable[..., None] | None:
-    path = Path(__file__).with_name("serial_bench.py")
-    if not path.exists():
-        return None
-    spec = importlib.util.spec_from_file_location("serial_bench", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    fn: Callable[..., None] = module.serial_frames_parsed_per_s
-    return fn
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=1.0, help="per round and side")
@@ -136,10 +123,9 @@ def main() -> None:
         print(f"{label:<28} {driver_rate:>10,.0f} {raw_rate:>10,.0f} {ratio:>7.2f}")
     print("goal: driver/raw >= 0.80 (TCP)")
 
-    serial = None if args.no_serial else _serial_bench()
-    if serial is not None:
+    if not args.no_serial:
         print()
-        serial()
+        serial_frames_parsed_per_s()
 
 
 if __name__ == "__main__":

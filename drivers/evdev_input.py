@@ -10,7 +10,8 @@ out of whatever window has the focus, and tells the station which device typed w
   A line holding a key that has no character is rejected, never returned with a hole.
 * `KeyLineReader` owns one grabbed device: waits for lines with a timeout, keeps lines that
   arrived together, and reopens an unplugged device with capped backoff.
-* `KeyboardDriver` (driver "keyboard") parses a numeric line into a `Reading`;
+* `KeyboardDriver` (driver "keyboard") parses a numeric line into a `Reading`, with the
+  serial drivers' plausibility bound (`drivers.frames.plausible_decimal`);
   `EvdevScanner` returns raw scan text.
 """
 
@@ -29,6 +30,7 @@ from typing import Protocol
 from evdev import InputDevice, InputEvent, ecodes
 
 from drivers.base import DeviceDisconnected, DeviceTimeout, DriverError, ParseError, Reading
+from drivers.frames import plausible_decimal
 from station.settings import InputSettings
 
 RECONNECT_MIN_S = 0.25
@@ -364,7 +366,8 @@ class KeyboardDriver:
         """The next typed number.
 
         Raises:
-            DeviceTimeout, DeviceDisconnected, ParseError (not a number, named with the text).
+            DeviceTimeout, DeviceDisconnected, ParseError (not a number, named with the text),
+            ImplausibleValue (a number no gauge sends, as for the serial drivers).
         """
         line, monotonic, wall = self._reader.read_line(timeout)
         text = line.strip()
@@ -372,8 +375,9 @@ class KeyboardDriver:
             raise ParseError(
                 f"{self._reader.what}: expected a number such as -12.345, got {line!r}"
             )
+        value = plausible_decimal(text, self._reader.what)
         return Reading(
-            value=float(text), unit=self.settings.unit, raw=line, monotonic=monotonic, wall=wall
+            value=float(value), unit=self.settings.unit, raw=line, monotonic=monotonic, wall=wall
         )
 
 

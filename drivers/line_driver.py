@@ -74,10 +74,6 @@ class LineDriver:
         """Close the port; safe to call twice."""
         self.line.close()
 
-    def reconnect(self) -> None:
-        """Reopen the port now instead of waiting for the backoff."""
-        self.line.reconnect()
-
     @property
     def connected(self) -> bool:
         """True while the port is open (for the UI's status line)."""

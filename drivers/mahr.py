@@ -29,10 +29,11 @@ from drivers.serial_line import LineParams
 REQUEST = b"?\r"
 
 UNITS = ("mm", "um", "µm", "inch", "in", "deg", "rad", "dms")
+"""In alternation order: "inch" must come before its prefix "in"."""
 
 _FEATURE = re.compile(
     r" *(?:M?([0-9]{1,2}),? +)?([+-])? *([0-9]+(?:\.[0-9]+)?) *"
-    r"(mm|um|µm|inch|in|deg|rad|dms)? *([<=>]{1,2})? *",
+    rf"({'|'.join(UNITS)})? *([<=>]{{1,2}})? *",
     re.ASCII,
 )
 _ERROR = re.compile(r"ERR([0-9]{1,3})", re.ASCII)

@@ -56,6 +56,7 @@ from drivers.base import (
     ParseError,
     Reading,
 )
+from drivers.serial_line import LineParams, resolve_line
 from station.settings import DataType, InputSettings, WordOrder
 
 # Every pymodbus failure becomes a DriverError with full context; without a handler the
@@ -64,7 +65,7 @@ from station.settings import DataType, InputSettings, WordOrder
 logging.getLogger("pymodbus").addHandler(logging.NullHandler())
 
 TCP_DEFAULT_PORT = 502
-RTU_DEFAULTS = {"baudrate": 19200, "bytesize": 8, "parity": "N", "stopbits": 1.0}
+RTU_LINE = LineParams(baudrate=19200, bytesize=8, parity="N", stopbits=1)
 RECONNECT_MIN_S = 0.25
 RECONNECT_MAX_S = 5.0
 TCP_TIMEOUTS_BEFORE_RECONNECT = 3
@@ -128,7 +129,7 @@ class _Link:
 
     key: str
     client: ModbusTcpClient | ModbusSerialClient
-    line: tuple[object, ...]
+    line: LineParams | None  # None for TCP
     lock: threading.Lock
     users: int = 0
     timeouts: int = 0  # consecutive, on this link
@@ -269,13 +270,6 @@ class ModbusDriver:
             link.timeouts = 0
         return self._to_reading(response)
 
-    # -- convenience -----------------------------------------------------------------------
-
-    def read_value(self, timeout: float | None = None) -> Reading:
-        """`request()` + `read()` with settings.timeout_s unless `timeout` is given."""
-        self.request()
-        return self.read(self.settings.timeout_s if timeout is None else timeout)
-
     @property
     def reconnect_delay_s(self) -> float:
         """Current backoff after connection failures (0 while connected)."""
@@ -325,35 +319,30 @@ class ModbusDriver:
                 client: ModbusTcpClient | ModbusSerialClient = ModbusTcpClient(
                     host, port=port, timeout=s.timeout_s, retries=0, name=s.name
                 )
-                link = _Link(key, client, (), threading.Lock())
+                link = _Link(key, client, None, threading.Lock())
                 _links[key] = link
             else:
                 key = f"rtu:{self.where}"
-                line = (
-                    s.baudrate or RTU_DEFAULTS["baudrate"],
-                    s.bytesize or RTU_DEFAULTS["bytesize"],
-                    s.parity or RTU_DEFAULTS["parity"],
-                    s.stopbits or RTU_DEFAULTS["stopbits"],
-                )
+                line = resolve_line(s, RTU_LINE)
                 existing = _links.get(key)
                 if existing is not None:
+                    assert existing.line is not None  # an "rtu:" link always has its line
                     if existing.line != line:
                         raise DriverError(
-                            f"{self._context()}: line settings {_line_text(line)} differ from "
-                            f"{_line_text(existing.line)} already used on {self.where} "
+                            f"{self._context()}: line settings {line.describe()} differ from "
+                            f"{existing.line.describe()} already used on {self.where} "
                             "(inputs on one RTU bus must share baudrate/bytesize/parity/stopbits)"
                         )
                     link = existing
                 else:
-                    baud, bytesize, parity, stopbits = line
                     client = ModbusSerialClient(
                         self.where,
                         framer=FramerType.RTU,
-                        baudrate=cast(int, baud),
-                        bytesize=cast(int, bytesize),
-                        parity=cast(str, parity),
+                        baudrate=line.baudrate,
+                        bytesize=line.bytesize,
+                        parity=line.parity,
                         # pyserial accepts 1, 1.5 and 2; pymodbus only annotates int.
-                        stopbits=cast(int, stopbits),
+                        stopbits=cast(int, line.stopbits),
                         timeout=s.timeout_s,
                         retries=0,
                         name=s.name,
@@ -420,11 +409,6 @@ def _parse_tcp_url(name: str, url: str) -> tuple[str, int]:
     if parts.scheme != "tcp" or not parts.hostname or port == -1 or parts.path not in ("", "/"):
         raise DriverError(f"input {name!r}: url must look like 'tcp://host:port' (got {url!r})")
     return parts.hostname, port if port is not None else TCP_DEFAULT_PORT
-
-
-def _line_text(line: tuple[object, ...]) -> str:
-    baud, bytesize, parity, stopbits = line
-    return f"{baud} {bytesize}{parity}{stopbits:g}" if isinstance(stopbits, float) else str(line)
 
 
 def _reason(exc: ModbusException) -> str:

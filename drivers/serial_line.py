@@ -156,16 +156,6 @@ class SerialLine:
         self._drop_port()
         self._discard_buffers("closing")
 
-    def reconnect(self) -> None:
-        """Close and reopen now, skipping the backoff wait.
-
-        Raises:
-            DeviceDisconnected: the reopen failed.
-        """
-        self._drop_port()
-        self._discard_buffers("reconnecting")
-        self.open()
-
     def write(self, data: bytes) -> None:
         """Send bytes (a request). Reopens first if the port was lost and a retry is due.
 

@@ -37,11 +37,9 @@ import asyncio
 import functools
 import math
 import signal
-import socket
 import struct
 import sys
 import threading
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,6 +50,8 @@ from pymodbus.framer import FramerType
 from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 from pymodbus.transport import ModbusProtocol
+
+from sim.net import wait_for_port
 
 MAP_SIZE = 14
 # (data type, word order) -> first register address, as in the map above.
@@ -149,16 +149,11 @@ class ModbusInstrument:
         if not self._ready.wait(deadline_s) or self._error is not None:
             self.stop()
             raise RuntimeError(f"modbus instrument did not start on {self.url}: {self._error}")
-        end = time.monotonic() + deadline_s
-        while True:
-            try:
-                with socket.create_connection((self.host, self.port), timeout=0.5):
-                    return
-            except OSError:
-                if time.monotonic() > end:
-                    self.stop()
-                    raise RuntimeError(f"nothing accepts on {self.url}") from None
-                time.sleep(0.01)
+        try:
+            wait_for_port(self.port, deadline_s, host=self.host)
+        except TimeoutError:
+            self.stop()
+            raise RuntimeError(f"nothing accepts on {self.url}") from None
 
     def stop(self) -> None:
         """Close the listener and every client connection; safe to call twice."""

@@ -34,11 +34,6 @@ class ScannerSim:
         """The stable symlink a `SerialScanner` opens."""
         return str(self.device.link)
 
-    @property
-    def slave_name(self) -> str | None:
-        """The current pty slave, None while unplugged."""
-        return self.device.slave_name
-
     def start(self) -> ScannerSim:
         """Create the pty and its link."""
         with self._lock:
@@ -83,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--suffix", default="\r", help="sent after each scan (default CR)")
     args = parser.parse_args(argv)
     sim = ScannerSim(args.link, suffix=args.suffix.encode("latin-1")).start()
-    print(f"scanner on {sim.slave_name} via {sim.path}; type a code per line", flush=True)
+    print(f"scanner on {sim.device.slave_name} via {sim.path}; type a code per line", flush=True)
     try:
         for line in sys.stdin:
             sim.scan(line.rstrip("\n").replace("<GS>", GS))

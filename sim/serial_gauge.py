@@ -34,6 +34,7 @@ from typing import Literal, get_args
 
 from sim import gauge_formats as fmt
 from sim._pty import PtyDevice
+from sim.net import wait_until
 
 GaugeProtocol = Literal["mitutoyo", "sylvac", "mahr", "mtsics", "ascii"]
 PROTOCOLS: tuple[str, ...] = get_args(GaugeProtocol)
@@ -86,11 +87,6 @@ class SerialGaugeSim:
     def path(self) -> str:
         """The stable symlink a driver opens (survives replug)."""
         return str(self.device.link)
-
-    @property
-    def slave_name(self) -> str | None:
-        """The current pty slave (``/dev/pts/N``), None while unplugged."""
-        return self.device.slave_name
 
     def start(self) -> SerialGaugeSim:
         """Create the pty and link, and start answering."""
@@ -189,11 +185,10 @@ class SerialGaugeSim:
 
     def wait_for_requests(self, count: int, timeout: float = 5.0) -> list[bytes]:
         """Block until `count` requests have arrived (readiness by polling, not a sleep)."""
-        end = time.monotonic() + timeout
-        while len(self.requests) < count:
-            if time.monotonic() > end:
-                raise TimeoutError(f"{count} requests expected, got {self.requests!r}")
-            time.sleep(0.005)
+        try:
+            wait_until(f"{count} requests", lambda: len(self.requests) >= count, timeout, 0.005)
+        except TimeoutError as exc:
+            raise TimeoutError(f"{exc}; got {self.requests!r}") from None
         return self.requests
 
     # --- the simulator thread ----------------------------------------------------------------
@@ -291,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
         args.protocol, args.link, value=args.value, unit=args.unit, style=args.style
     )
     sim.start()
-    print(f"{args.protocol} gauge on {sim.slave_name} via {sim.path}", flush=True)
+    print(f"{args.protocol} gauge on {sim.device.slave_name} via {sim.path}", flush=True)
     print("commands: p (press button), v VALUE, g (garbage), u (unplug), r (replug), q", flush=True)
     try:
         for raw in sys.stdin:

@@ -21,12 +21,11 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import TextIO
 
 from drivers.base import Driver, DriverError, Reading
-from drivers.factory import make_driver
+from drivers.factory import open_driver
 from station.core.timefmt import format_ts
-from station.settings import Config, InputSettings
+from station.settings import Config
 
 EXIT_OK = 0
 EXIT_DEVICE = 1
@@ -46,32 +45,22 @@ def reading_json(input_name: str, reading: Reading) -> str:
     return json.dumps(doc, ensure_ascii=False, allow_nan=False)
 
 
-def run_read(
-    cfg: Config,
-    input_name: str,
-    *,
-    count: int,
-    timeout: float,
-    out: TextIO | None = None,
-    err: TextIO | None = None,
-) -> int:
-    """Read `count` values from input `input_name`; return the exit status (see module doc)."""
-    out = sys.stdout if out is None else out
-    err = sys.stderr if err is None else err
+def run_read(cfg: Config, input_name: str, *, count: int, timeout: float) -> int:
+    """Read `count` values from input `input_name` to stdout; return the exit status (see
+    module doc)."""
     try:
         settings = cfg.input(input_name)
     except KeyError as exc:
-        print(exc.args[0], file=err)
+        print(exc.args[0], file=sys.stderr)
         return EXIT_UNKNOWN_INPUT
     driver: Driver | None = None
     try:
-        driver = make_driver(settings)
-        driver.open()
+        driver = open_driver(settings)
         for _ in range(count):
-            print(reading_json(input_name, _read_one(driver, settings, timeout)), file=out)
-            out.flush()
+            driver.request()  # poll mode: ask; push mode: a no-op, the gauge's button sends
+            print(reading_json(input_name, driver.read(timeout)), flush=True)
     except DriverError as exc:
-        print(f"station read: {exc}", file=err)
+        print(f"station read: {exc}", file=sys.stderr)
         return EXIT_DEVICE
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
@@ -79,12 +68,6 @@ def run_read(
         if driver is not None:
             driver.close()
     return EXIT_OK
-
-
-def _read_one(driver: Driver, settings: InputSettings, timeout: float) -> Reading:
-    if settings.mode == "poll":
-        driver.request()  # push mode: wait for the data button / footswitch
-    return driver.read(timeout)
 
 
 __all__ = ["EXIT_DEVICE", "EXIT_OK", "EXIT_UNKNOWN_INPUT", "reading_json", "run_read"]

@@ -19,7 +19,13 @@ from pathlib import Path
 import pytest
 from evdev import InputEvent, ecodes
 
-from drivers.base import DeviceDisconnected, DeviceTimeout, DriverError, ParseError
+from drivers.base import (
+    DeviceDisconnected,
+    DeviceTimeout,
+    DriverError,
+    ImplausibleValue,
+    ParseError,
+)
 from drivers.evdev_input import (
     EvdevScanner,
     EventSource,
@@ -255,6 +261,20 @@ def test_a_bad_line_does_not_swallow_the_good_one_after_it(pipes: Pipes) -> None
         with pytest.raises(ParseError, match=r"caliper.*no US-layout character: KEY_F2"):
             driver.read(1.0)
         assert driver.read(1.0).value == 3
+    finally:
+        driver.close()
+
+
+def test_a_number_no_gauge_sends_is_implausible_not_recorded(pipes: Pipes) -> None:
+    driver = keyboard(pipes)
+    try:
+        pipes.type(tap(E.KEY_1, *[E.KEY_0] * 10, E.KEY_ENTER))  # 1e10: line noise, not a size
+        with pytest.raises(
+            ImplausibleValue,
+            match=r"^input 'caliper' \(/dev/input/event7\): value '10000000000' exceeds the "
+            r"plausibility bound 1e9 \(rejected, not clipped\)$",
+        ):
+            driver.read(1.0)
     finally:
         driver.close()
 

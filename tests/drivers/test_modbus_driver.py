@@ -21,6 +21,7 @@ from drivers.base import (
 )
 from drivers.modbus import RECONNECT_MIN_S, TCP_TIMEOUTS_BEFORE_RECONNECT, ModbusDriver
 from sim.modbus_instrument import ADDRESS, ModbusInstrument
+from sim.net import wait_until
 from station.settings import DataType, InputSettings, WordOrder
 
 
@@ -129,7 +130,7 @@ def test_value_changes_are_seen_at_once(sim: ModbusInstrument) -> None:
     try:
         for v in (1.0, 2.5, -7.75):
             sim.set_value(v, unit_id=1)
-            assert driver.read_value().value == v
+            assert driver.read(2.0).value == v
     finally:
         driver.close()
 
@@ -245,13 +246,13 @@ def test_silent_unit_does_not_delay_another_over_tcp(sim: ModbusInstrument) -> N
     alive.open()
     try:
         thread, result = _read_in_thread(silent, 5.0)
-        time.sleep(0.05)  # let the silent request go out first (ordering only, not readiness)
-        start = time.monotonic()
+        wait_until(
+            "the silent unit's request at the server", lambda: sim.requests(2) == 1, 5.0, 0.005
+        )
         values = [alive.read(5.0).value for _ in range(5)]
-        elapsed = time.monotonic() - start
+        assert thread.is_alive()  # done while the silent unit's request is still outstanding
         thread.join()
         assert values == [12.5] * 5
-        assert elapsed < 1.5  # finished before the silent unit's timeout ran out
         assert isinstance(result[0], DeviceTimeout)
     finally:
         silent.close()
@@ -268,10 +269,14 @@ def test_silent_unit_on_a_shared_rtu_bus_delays_others_at_most_its_timeout(
     alive.open()
     try:
         thread, result = _read_in_thread(silent, 5.0)
-        time.sleep(0.05)
+        # The silent request holds the bus from here until its timeout.
+        wait_until(
+            "the silent unit's request on the bus", lambda: rtu_sim.requests(2) == 1, 5.0, 0.005
+        )
         start = time.monotonic()
         reading = alive.read(5.0)
         elapsed = time.monotonic() - start
+        assert result, "the bus is shared: the silent unit's timeout came first"
         thread.join()
         assert reading.value == 12.5
         assert elapsed < 0.5 + 1.0

@@ -7,6 +7,7 @@ import logging
 import socket
 import threading
 import time
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -16,10 +17,11 @@ from hypothesis import strategies as st
 from drivers.ascii_line import AsciiDriver
 from drivers.base import DeviceDisconnected, ImplausibleValue
 from drivers.frames import LineBuffer, plausible_decimal
+from drivers.line_driver import LineDriver
 from drivers.mahr import MahrDriver
 from drivers.mitutoyo import MitutoyoDriver
 from drivers.mtsics import MtsicsDriver
-from drivers.serial_line import LineParams, SerialLine, resolve_line
+from drivers.serial_line import LineParams, SerialLine
 from drivers.sylvac import SylvacDriver
 from station.settings import InputSettings
 
@@ -106,15 +108,16 @@ def test_bounds_are_inclusive() -> None:
         (AsciiDriver, LineParams(9600, 8, "N", 1)),
     ],
 )
-def test_driver_defaults_and_overrides(cls: type, expected: LineParams) -> None:
+def test_driver_defaults_and_overrides(cls: type[LineDriver], expected: LineParams) -> None:
     settings = InputSettings(name="x", driver=cls.PROTOCOL, port="loop://", pattern="(?P<value>.+)")
-    assert resolve_line(settings, cls.DEFAULT_LINE) == expected
-    override = InputSettings(
-        name="x", driver=cls.PROTOCOL, port="loop://", baudrate=19200, parity="O"
-    )
-    got = resolve_line(override, cls.DEFAULT_LINE)
-    assert (got.baudrate, got.parity, got.bytesize) == (19200, "O", expected.bytesize)
-    assert expected.describe() in {"9600 8N1", "4800 7E2", "9600 7E2"}
+    assert cls(settings).line.params == expected
+    override = replace(settings, baudrate=19200, parity="O")
+    assert cls(override).line.params == replace(expected, baudrate=19200, parity="O")
+
+
+def test_line_settings_read_as_written_on_a_device_label() -> None:
+    assert LineParams(4800, 7, "E", 2).describe() == "4800 7E2"
+    assert LineParams(9600, 8, "N", 1.5).describe() == "9600 8N1.5"
 
 
 def test_invalid_url_is_a_config_error() -> None:

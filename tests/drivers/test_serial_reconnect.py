@@ -104,16 +104,3 @@ def test_device_absent_at_start_is_picked_up_later(tmp_path) -> None:
             assert reading.value == 7.0
         finally:
             driver.close()
-
-
-def test_explicit_reconnect(gauge_sim, open_driver) -> None:
-    sim = gauge_sim("mitutoyo", value="3.000")
-    driver = open_driver(MitutoyoDriver, sim, mode="poll")
-    sim.unplug()
-    with pytest.raises(DeviceDisconnected):
-        driver.reconnect()
-    sim.replug()
-    driver.reconnect()
-    assert driver.connected
-    driver.request()
-    assert driver.read(2.0).value == 3.0
