@@ -55,10 +55,10 @@ from station.bench.inputs import (  # noqa: E402
 )
 from station.bench.workflow import Mode, Workflow  # noqa: E402
 from station.config import load_config  # noqa: E402
-from station.master import load_master_dir  # noqa: E402
 from station.settings import Config  # noqa: E402
 from station.store import Store  # noqa: E402
 from station.ui.app import BenchApp  # noqa: E402
+from station.ui.launch import bootstrap_master  # noqa: E402
 from station.ui.widgets import InputEventMessage  # noqa: E402
 
 FIXED = datetime(2026, 11, 21, 10, 0, 0, tzinfo=UTC)
@@ -86,10 +86,7 @@ def open_store(cfg: Config, db: Path | None = None) -> Store:
     store = Store.open(
         db or cfg.station.db_path, site=cfg.station.site, station=cfg.station.id, clock=clock
     )
-    assert cfg.master.dir is not None
-    docs, problems = load_master_dir(cfg.master.dir)
-    assert not problems, problems
-    store.bootstrap_master((d.kind, d.id, d.doc) for d in docs)
+    bootstrap_master(cfg, store)  # as run_bench does
     return store
 
 

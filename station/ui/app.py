@@ -40,7 +40,7 @@ from station.bench.inputs import (
     poll_targets,
     readers_for,
 )
-from station.bench.notice import Notice, error, warn
+from station.bench.notice import Notice, error, info, warn
 from station.bench.workflow import Mode, Workflow
 from station.settings import Config
 from station.store import Store, StoreError
@@ -297,7 +297,8 @@ class BenchApp(App[int]):
         self._refresh_header()
         st = self.wf.state
         idle = time.monotonic() - self._last_activity
-        # Never while an NC or SPC answer is owed: logging out would drop it.
+        # Never while the NC or SPC dialog is open: the operator may be writing the answer,
+        # which a logout would dismiss (the owed answer itself survives a logout).
         if st.operator is not None and idle > self.idle_timeout_s and self._mandatory is None:
             self.apply(self._call(lambda: self.wf.logout("idle timeout")))
 
@@ -320,11 +321,10 @@ class BenchApp(App[int]):
         if not text:
             self.action_poll()
             return
-        for r in self.readers:
-            if r.mode == "poll" and text == r.name:
-                r.request()
-                self.apply(Notice("info", f"requested a value from {r.name}"))
-                return
+        named = [r for r in self.readers if r.mode == "poll" and text == r.name]
+        if named:
+            self._request(named)
+            return
         self._scan(text)
 
     def _scan(self, text: str) -> None:
@@ -373,14 +373,16 @@ class BenchApp(App[int]):
         """space / Enter on empty: ask the poll input the next characteristic needs."""
         self._touch()
         readers, why = poll_targets(self.wf, self.readers)
-        for r in readers:
-            r.request()
         if readers:
-            self.apply(
-                Notice("info", f"requested a value from {', '.join(r.name for r in readers)}")
-            )
+            self._request(readers)
         else:
             self.apply(error(why))
+
+    def _request(self, readers: Sequence[InputReader]) -> None:
+        """Ask poll inputs for a value (their reader threads do the I/O)."""
+        for r in readers:
+            r.request()
+        self.apply(info(f"requested a value from {', '.join(r.name for r in readers)}"))
 
     def action_check(self) -> None:
         """F6: instrument-check mode."""
@@ -397,7 +399,7 @@ class BenchApp(App[int]):
         self._touch()
         d = self.wf.state.draft
         if d is None:
-            self.apply(error("no inspection in progress"))
+            self.apply(self._call(self.wf.abandon))  # the workflow says why not
             return
 
         def answered(yes: bool | None) -> None:

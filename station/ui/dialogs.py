@@ -138,6 +138,9 @@ class HistoryScreen(ModalScreen[None]):
 
     def on_mount(self) -> None:
         """Show the latest inspections."""
+        self._show_recent()
+
+    def _show_recent(self) -> None:
         self._show(
             "last inspections", self._load(lambda: self.store.recent_inspections(self.RECENT))
         )
@@ -147,7 +150,7 @@ class HistoryScreen(ModalScreen[None]):
         event.stop()
         serial = event.value.strip()
         if not serial:
-            self.on_mount()
+            self._show_recent()
             return
         found = self._load(lambda: self.store.inspections_by_serial(serial))
         self._show(f"serial {serial}: {len(found)} inspection(s)", found)

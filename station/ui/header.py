@@ -27,7 +27,7 @@ LINK_TEXT: dict[str, tuple[str, str]] = {
 
 
 def status_line(wf: Workflow, snap: StatusSnapshot | None, now: datetime) -> Text:
-    """'10:00:00 bench-01 | sync online | 0 pending, delivered #12 | A. Inspector'.
+    """'10:00:00 bench-01 | sync: online | 0 pending, delivered #12 | A. Inspector'.
 
     Ordered by importance so that the 80-column cut loses the operator's name (shown in the
     notices too) before the time or the delivery state.

@@ -177,12 +177,7 @@ class WorkScreen(BenchScreen):
             pending = wf.pending_samples()
             if pending:
                 return pending[0][0]
-        if st.plan is not None and st.last_measurement is not None:
-            try:
-                return st.plan.characteristic(st.last_measurement.characteristic)
-            except KeyError:
-                return None
-        return None
+        return self._last_measured()
 
     def _show_reading(self, m: Measurement | None, stamp: float | None) -> None:
         panel = self.query_one("#reading", ReadingPanel)

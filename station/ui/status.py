@@ -26,28 +26,21 @@ class StatusSnapshot:
     """What the status line shows about delivery to the QMS."""
 
     online: bool = False
-    detail: str = ""
     reported: bool = False  # False when the sync daemon never wrote its state
     pending: int = 0
     delivered_seq: int = 0
-    last_seq: int = 0
     error: str = ""
 
 
 def read_status(store: Store) -> StatusSnapshot:
     """One snapshot from `store` (in the calling thread)."""
     try:
-        online, detail, ts = store.sync_state()
+        online, _detail, ts = store.sync_state()
         st = store.status()
     except StoreError as exc:
         return StatusSnapshot(error=str(exc))
     return StatusSnapshot(
-        online=online,
-        detail=detail,
-        reported=ts is not None,
-        pending=st.pending,
-        delivered_seq=st.delivered_seq,
-        last_seq=st.last_seq,
+        online=online, reported=ts is not None, pending=st.pending, delivered_seq=st.delivered_seq
     )
 
 

@@ -43,10 +43,11 @@ class ScanField(Input):
 
     It holds the focus whenever no dialog is open (contract station.md, "Bench interaction"),
     so the bench's single-key commands (p, f, r, space, printable demo keys) would otherwise
-    be typed into it. They act as commands only while the field is EMPTY: a scan never starts
-    with one of them in lower case (badges, part numbers and instrument ids start with a
-    capital or a digit), so scanning is unaffected. The GS1 separator (Ctrl+], character
-    0x1d) is kept in the text instead of being dropped as a control key.
+    be typed into it. They act as commands only while the field is EMPTY. That assumes no
+    scan starts with one of them in lower case; the master-data schemas do not guarantee it
+    (ids may be lower case, badges and part numbers are any text): such a scan, or a poll
+    input's name typed by hand, loses its first character to the command. The GS1 separator
+    (Ctrl+], character 0x1d) is kept in the text instead of being dropped as a control key.
     """
 
     def __init__(self, command_keys: frozenset[str], *, id: str | None = None) -> None:

@@ -28,11 +28,11 @@ from station.bench.inputs import ScannerReader, readers_for
 from station.bench.notice import Notice
 from station.bench.workflow import Workflow
 from station.config import load_config
-from station.master import load_master_dir
 from station.schemas import schema_errors
 from station.settings import Config
 from station.store import Store
 from station.ui.app import BenchApp
+from station.ui.launch import bootstrap_master
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXED = datetime(2026, 11, 21, 10, 0, 0, tzinfo=UTC)
@@ -126,10 +126,7 @@ def open_store(cfg: Config, budget_mb: float | None = None) -> Store:
         budget_mb=budget_mb,
         clock=fixed_clock,
     )
-    assert cfg.master.dir is not None
-    docs, problems = load_master_dir(cfg.master.dir)
-    assert problems == []
-    store.bootstrap_master((d.kind, d.id, d.doc) for d in docs)
+    bootstrap_master(cfg, store)  # as run_bench does
     return store
 
 
@@ -207,6 +204,11 @@ class Harness:
     async def scan(self, pilot: Pilot[int], text: str) -> Notice:
         """Scan `text` with the serial (CDC-ACM) scanner simulator."""
         return await self._reading(pilot, lambda: self.sims.scanner.scan(text), f"scan {text!r}")
+
+    async def scans(self, pilot: Pilot[int], *texts: str) -> None:
+        """Scan each of `texts` in turn (e.g. badge, part, instrument)."""
+        for text in texts:
+            await self.scan(pilot, text)
 
     async def type_scan(self, pilot: Pilot[int], text: str) -> Notice:
         """Type `text` + Enter into the scan field, as a keyboard-wedge scanner does."""

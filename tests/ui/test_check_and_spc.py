@@ -56,8 +56,7 @@ async def test_failed_instrument_check_quarantines_and_shows_the_suspect_parts(
     h = harness()
     async with h.run() as pilot:
         await h.ready(pilot)
-        await h.scan(pilot, "B-1017")
-        await h.scan(pilot, "CAL-0042")
+        await h.scans(pilot, "B-1017", "CAL-0042")
         ids = [await inspect_pair(h, pilot, s) for s in ("A1", "A2")]
         await pilot.press("f6")
         await h.until(pilot, lambda: h.app.current_mode == "check", "check mode")
@@ -88,7 +87,8 @@ async def test_failed_instrument_check_quarantines_and_shows_the_suspect_parts(
         await h.until(pilot, lambda: "serial A2: 1 inspection(s)" in h.text(), "the lookup")
         assert "09506000134352 A2" in h.text() and "09506000134352 A1" not in h.text()
         await pilot.press("escape")
-        await h.until(pilot, lambda: h.app.screen.id != "history", "history closed")
+        await h.until(pilot, lambda: "HISTORY" not in h.text(), "history closed")
+        assert h.app.focused is not None and h.app.focused.id == "scan"  # contract: focus back
     recs = h.records()
     check = next(r for r in recs if r["type"] == "instrument-check")
     assert check["body"]["verdict"] == "fail" and check["body"]["readings"] == [25.05, 25.06, 25.05]
@@ -104,8 +104,7 @@ async def test_spc_signal_blocks_the_next_part_until_a_cause_is_entered(harness:
     drift = [f"10.00{i}" for i in range(1, 10)]  # nine in a row above the centre: Nelson 2
     async with h.run() as pilot:
         await h.ready(pilot)
-        await h.scan(pilot, "B-1017")
-        await h.scan(pilot, "CAL-0042")
+        await h.scans(pilot, "B-1017", "CAL-0042")
         for v in drift[:-1]:
             await h.scan(pilot, "PN-300")
             n = await h.push(pilot, v)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from sim.net import wait_until
 from sim.scanner import ScannerSim
 from sim.serial_gauge import SerialGaugeSim
 from station.bench.inputs import (
@@ -153,7 +154,8 @@ def test_a_config_the_driver_cannot_use_fails_once_without_retrying() -> None:
     failed = events.next(InputLink)
     assert isinstance(failed, InputLink) and failed.state == "failed"
     assert "needs a port" in failed.detail
-    assert reader.stop(timeout=1.0)
+    wait_until("the reader thread ends by itself", lambda: not reader.running, 2.0)
+    assert events.q.empty()  # no retry, no further link event
 
 
 def test_serial_scanner_scans_become_scan_values(tmp_path: Path) -> None:

@@ -38,7 +38,7 @@ async def test_passing_inspection_from_scans_and_the_data_button(harness: Any) -
         assert n.text == "bore-dia #1: 12.346 mm -> PASS"
         screen = h.text()
         assert "12.346 PASS" in screen  # the table row
-        assert " PASS " in screen  # the big verdict
+        assert re.search(r"^ PASS ", screen, re.M), screen  # the big verdict, under the digits
         assert re.search(r"12\.3 +\|-+:?-*\*-+\| +12\.4", screen), screen  # the bar
         await h.push(pilot, "25.010")
         await pilot.press("p")  # visual-burr: the attribute, judged with a key
@@ -64,9 +64,7 @@ async def test_rejected_inspection_opens_the_nc_dialog_and_records_the_nc(harnes
     h = harness()
     async with h.run() as pilot:
         await h.ready(pilot)
-        await h.scan(pilot, "B-1017")
-        await h.scan(pilot, "PN-778")
-        await h.scan(pilot, "CAL-0042")
+        await h.scans(pilot, "B-1017", "PN-778", "CAL-0042")
         n = await h.push(pilot, "12.450")
         assert n.level == "error" and "FAIL" in n.text
         assert "12.45 FAIL" in h.text()
@@ -98,9 +96,7 @@ async def test_redo_replaces_the_value_and_keeps_the_old_one(harness: Any) -> No
     h = harness()
     async with h.run() as pilot:
         await h.ready(pilot)
-        await h.scan(pilot, "B-1017")
-        await h.scan(pilot, "PN-778")
-        await h.scan(pilot, "CAL-0042")
+        await h.scans(pilot, "B-1017", "PN-778", "CAL-0042")
         await h.push(pilot, "12.390")
         await pilot.press("r")
         await h.until(pilot, lambda: "replaces bore-dia #1" in h.notice.text, "redo armed")
@@ -122,9 +118,7 @@ async def test_unfinished_inspection_is_offered_and_resumed_after_a_crash(harnes
     first = harness()
     async with first.run() as pilot:
         await first.ready(pilot)
-        await first.scan(pilot, "B-1017")
-        await first.scan(pilot, "PN-778")
-        await first.scan(pilot, "CAL-0042")
+        await first.scans(pilot, "B-1017", "PN-778", "CAL-0042")
         await first.push(pilot, "12.350")
     first.store.close()  # the process is gone: only the store file survives
     second = harness()
@@ -155,8 +149,7 @@ async def test_poll_inputs_balance_and_torque_after_a_passing_balance_check(
         await h.scan(pilot, "B-1017")
         await pilot.press("f6")
         await h.until(pilot, lambda: h.app.current_mode == "check", "check mode")
-        await h.scan(pilot, "BAL-0003")
-        await h.scan(pilot, "W-100")
+        await h.scans(pilot, "BAL-0003", "W-100")
         for v in ("100.01", "100.00", "99.99"):
             h.sims.balance.value = v
             n = await h.poll(pilot)

@@ -77,8 +77,7 @@ async def test_unchecked_balance_and_wrong_instrument_type_are_refused(harness: 
     h = harness()
     async with h.run() as pilot:
         await h.ready(pilot)
-        await h.scan(pilot, "B-1017")
-        await h.scan(pilot, "PN-913")
+        await h.scans(pilot, "B-1017", "PN-913")
         n = await h.poll(pilot)  # the mass needs the balance: it needs its daily check
         assert n.text == "reading refused: instrument BAL-0003 is blocked", n.lines()
         assert any("check" in d for d in n.details)

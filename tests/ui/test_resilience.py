@@ -15,8 +15,7 @@ async def test_a_silent_balance_does_not_freeze_the_ui(harness: Any) -> None:
     h = harness()
     async with h.run() as pilot:
         await h.ready(pilot)
-        await h.scan(pilot, "B-1017")
-        await h.scan(pilot, "PN-913")
+        await h.scans(pilot, "B-1017", "PN-913")
         h.sims.balance.silent = True
         await pilot.press("space")
         assert h.notice.text == "requested a value from balance"
@@ -26,7 +25,7 @@ async def test_a_silent_balance_does_not_freeze_the_ui(harness: Any) -> None:
         await pilot.press("f2")
         await h.until(pilot, lambda: "HISTORY" in h.text(), "the history dialog")
         assert time.monotonic() - t0 < 0.5
-        assert "no complete mtsics reply" not in h.text()  # the request is still pending
+        assert h.notice.text == "requested a value from balance"  # the request still pending
         await pilot.press("escape")
         await h.until(
             pilot, lambda: "no complete mtsics reply to the request" in h.notice.text, "timeout"
@@ -40,9 +39,7 @@ async def test_unplugged_gauge_is_shown_and_read_again_after_replug(harness: Any
     h = harness()
     async with h.run() as pilot:
         await h.ready(pilot)
-        await h.scan(pilot, "B-1017")
-        await h.scan(pilot, "PN-778")
-        await h.scan(pilot, "CAL-0042")
+        await h.scans(pilot, "B-1017", "PN-778", "CAL-0042")
         h.sims.gauge.unplug()
         await h.until(pilot, lambda: "DISCONNECTED" in h.text(), "the disconnect shown")
         assert h.notice.level == "warn"
@@ -59,8 +56,7 @@ async def test_idle_operator_is_logged_out_and_the_draft_kept(harness: Any) -> N
     h = harness(idle_timeout_s=0.5)
     async with h.run() as pilot:
         await h.ready(pilot)
-        await h.scan(pilot, "B-1017")
-        await h.scan(pilot, "PN-778")
+        await h.scans(pilot, "B-1017", "PN-778")
         await h.until(pilot, lambda: h.wf.state.operator is None, "the idle logout", timeout=5)
         assert "logged out (idle timeout)" in h.notice.text
         assert h.app.current_mode == "idle"
@@ -75,13 +71,13 @@ async def test_abandon_asks_first_and_ctrl_q_quits_with_status_0(harness: Any) -
     h = harness()
     async with h.run() as pilot:
         await h.ready(pilot)
-        await h.scan(pilot, "B-1017")
-        await h.scan(pilot, "PN-778")
+        await h.scans(pilot, "B-1017", "PN-778")
         await pilot.press("f8")
         await h.until(pilot, lambda: "Abandon the inspection of part PN-778?" in h.text(), "ask")
         await pilot.press("n")
         await h.until(pilot, lambda: "Abandon the" not in h.text(), "declined")
         assert h.wf.state.draft is not None
+        assert h.app.focused is not None and h.app.focused.id == "scan"  # contract: focus back
         await pilot.press("f8")
         await h.until(pilot, lambda: "Abandon the inspection" in h.text(), "asked again")
         await pilot.press("y")
@@ -105,20 +101,25 @@ async def test_demo_keys_are_bound_shown_and_run_on_the_ui_thread(harness: Any) 
         pressed.append("f9")
         h.sims.gauge.press_button()
 
-    h = harness(demo_keys=[("f9", "Data button", data_button), ("d", "Demo scan", lambda: None)])
+    h = harness(
+        demo_keys=[
+            ("f9", "Data button", data_button),
+            ("d", "Demo scan", lambda: pressed.append("d")),
+        ]
+    )
     async with h.run() as pilot:
         await h.ready(pilot)
         assert " F9  Data button " in h.text() and " d  Demo scan " in h.text()
-        await h.scan(pilot, "B-1017")
-        await h.scan(pilot, "PN-778")
-        await h.scan(pilot, "CAL-0042")
+        await h.scans(pilot, "B-1017", "PN-778", "CAL-0042")
         before = h.app.notice
         await pilot.press("f9")
         await h.until(pilot, lambda: h.app.notice is not before, "the demo reading")
         assert pressed == ["f9"] and h.notice.text == "bore-dia #1: 12.346 mm -> PASS"
         await pilot.press("d")  # a printable demo key acts on an empty scan field ...
+        await h.until(pilot, lambda: pressed == ["f9", "d"], "the demo key's action")
         await pilot.press("P", "d")  # ... and is typed once a scan has started
         assert h.app.screen.query_one("#scan").value == "Pd"
+        assert pressed == ["f9", "d"]
 
 
 @pytest.mark.asyncio

@@ -56,9 +56,7 @@ async def test_screenshots_of_the_key_screens(harness: Any, tmp_path: Path) -> N
         idle = shot("idle")
         assert "S C A N   Y O U R   B A D G E" in idle
         assert "bench-01" in idle and "10:00:00" in idle and "link ok" in idle
-        await h.scan(pilot, "B-1017")
-        await h.scan(pilot, "PN-778")
-        await h.scan(pilot, "CAL-0042")
+        await h.scans(pilot, "B-1017", "PN-778", "CAL-0042")
         await h.push(pilot, "12.346")
         work = shot("reading")
         for text in ("plan P-1001 rev C", "bore-dia", "12.346 PASS", " PASS ", "SPC bore-dia"):
@@ -74,8 +72,7 @@ async def test_screenshots_of_the_key_screens(harness: Any, tmp_path: Path) -> N
         await h.until(pilot, lambda: h.wf.state.mode is Mode.READY, "the NC saved")
         await pilot.press("f6")
         await h.until(pilot, lambda: h.app.current_mode == "check", "check mode")
-        await h.scan(pilot, "CAL-0042")
-        await h.scan(pilot, "GB-25")
+        await h.scans(pilot, "CAL-0042", "GB-25")
         for v in ("25.050", "25.060", "25.050"):
             await h.push(pilot, v)
         check = shot("check-failed")

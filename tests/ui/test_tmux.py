@@ -11,7 +11,6 @@ import json
 import shutil
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -19,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from sim.net import wait_until
 from sim.serial_gauge import SerialGaugeSim
 from station.schemas import schema_errors
 from station.store import Store
@@ -99,14 +99,19 @@ class Tmux:
         return self.run("has-session", "-t", "bench", check=False).returncode == 0
 
     def wait(self, pred: Callable[[str], bool], what: str, timeout: float = 15.0) -> str:
-        end = time.monotonic() + timeout
-        while True:
+        """Poll the pane until `pred` holds; the screen that matched (or the last, on failure)."""
+        text = ""
+
+        def shows() -> bool:
+            nonlocal text
             text = self.screen()
-            if pred(text):
-                return text
-            if time.monotonic() > end:
-                raise AssertionError(f"timed out waiting for {what}; screen:\n{text}")
-            time.sleep(0.05)
+            return pred(text)
+
+        try:
+            wait_until(what, shows, timeout)
+        except TimeoutError as exc:
+            raise AssertionError(f"{exc}; screen:\n{text}") from None
+        return text
 
     def type(self, text: str) -> None:
         self.run("send-keys", "-t", "bench", "-l", text)
@@ -150,10 +155,7 @@ def test_bench_in_a_real_terminal_completes_an_inspection(tmp_path: Path, tmux: 
         done = tmux.wait(lambda s: "part PN-700 ACCEPTED" in s, "the result banner")
         assert "chamfer" in done
         tmux.run("send-keys", "-t", "bench", "C-q")
-        end = time.monotonic() + 10
-        while tmux.alive():
-            assert time.monotonic() < end, "the bench did not quit on Ctrl+Q"
-            time.sleep(0.05)
+        wait_until("the bench quitting on Ctrl+Q", lambda: not tmux.alive(), 10)
     with Store.open(tmp_path / "data" / "station.db", site="plant-a", station="bench-tmux") as st:
         recs = [r.envelope() for r in st.records()]
     for env in recs:
