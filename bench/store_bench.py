@@ -28,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
+from station.core.timefmt import format_ts
 from station.schemas import schema_errors
 from station.schemas.fast import record_problems
 from station.store import RecordType, Store
@@ -54,7 +55,7 @@ STEP = timedelta(seconds=60)
 
 def ts_of(i: int) -> str:
     """The record ts the StepClock gives record index `i` (0-based)."""
-    return (START + (i + 1) * STEP).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    return format_ts(START + (i + 1) * STEP)
 
 
 def inspection(i: int, rng: random.Random, ts: str, new_rev_from: int = 0) -> dict[str, Any]:
@@ -245,7 +246,7 @@ def queries(path: Path, records: int, verify: bool) -> None:
     last = store.last_seq()
 
     def ts_back(n: int) -> str:
-        rec = store.record(last - n)
+        rec = store.record(max(last - n, 1))  # a small --records store is shorter than n
         assert rec is not None
         return rec.ts
 

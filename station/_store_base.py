@@ -14,9 +14,9 @@ from typing import Any
 from sqlite_utils import Database
 
 from station import _store_chain as chain
-from station._store_ids import format_ts
 from station._store_schema import begin_immediate
 from station._store_types import Record, RecordType, StoreError
+from station.core.timefmt import format_ts
 
 AppendFn = Callable[[RecordType, dict[str, Any]], Record]
 

@@ -12,14 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from station._store_ids import (
-    ZERO_HASH,
-    canonical,
-    format_ts,
-    new_uuid7,
-    sha256_hex,
-    unix_ms,
-)
+from station._store_ids import ZERO_HASH, canonical, new_uuid7, sha256_hex, unix_ms
 from station._store_types import (
     RECORD_TYPES,
     SCHEMA_ID,
@@ -28,6 +21,7 @@ from station._store_types import (
     RecordType,
     VerifyResult,
 )
+from station.core.timefmt import format_ts
 from station.schemas.fast import record_problems
 
 # The payload (what MQTT carries) is the stored text plus `"hash":"<64 hex>",`.

@@ -1,7 +1,8 @@
-"""Record identity for the store: UUIDv7 ids, RFC 3339 timestamps and canonical JSON.
+"""Record identity for the store: UUIDv7 ids and canonical JSON (timestamps are written by
+`station.core.timefmt.format_ts`, the one definition of the contract's `ts` form).
 
-Private to `station.store`. These three decide what a record's bytes are, and so its hash;
-they live together so that the one definition of "canonical" is easy to audit against the
+Private to `station.store`. These decide what a record's bytes are, and so its hash; they
+live together so that the one definition of "canonical" is easy to audit against the
 contract (`shared/contract/mqtt.md`, "Canonical JSON").
 """
 
@@ -14,6 +15,8 @@ import threading
 import uuid
 from datetime import UTC, datetime
 from typing import Any
+
+from station.core.timefmt import require_aware
 
 ZERO_HASH = "0" * 64
 
@@ -77,22 +80,14 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def to_utc(moment: datetime) -> datetime:
-    """`moment` in UTC; a naive datetime is refused (its zone would be a guess)."""
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError(f"clock returned a naive datetime {moment.isoformat()}; need tz-aware")
-    return moment.astimezone(UTC)
-
-
-def format_ts(moment: datetime) -> str:
-    """RFC 3339 UTC with milliseconds and `Z`, as the contract's `ts` pattern requires."""
-    utc = to_utc(moment)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
-
-
 def unix_ms(moment: datetime) -> int:
-    """Milliseconds since the Unix epoch, truncated like `format_ts` (same instant)."""
-    utc = to_utc(moment)
+    """Milliseconds since the Unix epoch, truncated like `core.timefmt.format_ts` (so a
+    record's id and its `ts` name the same millisecond).
+
+    Raises:
+        ValueError: `moment` is naive.
+    """
+    utc = require_aware(moment, "the store's clock reading")
     return int(utc.replace(microsecond=0).timestamp()) * 1000 + utc.microsecond // 1000
 
 
@@ -119,10 +114,8 @@ __all__ = [
     "ZERO_HASH",
     "UUIDv7Generator",
     "canonical",
-    "format_ts",
     "new_uuid7",
     "sha256_hex",
-    "to_utc",
     "unix_ms",
     "utc_now",
 ]

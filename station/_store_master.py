@@ -27,14 +27,13 @@ def check_kind(kind: str) -> None:
         raise StoreError(f"unknown master-data kind {kind!r} (expected one of {MASTER_KINDS})")
 
 
-def latest(conn: sqlite3.Connection, kind: str, item_id: str) -> tuple[str, str] | None:
-    """(rev, doc text) most recently applied for (kind, id), or None when absent."""
+def latest(conn: sqlite3.Connection, kind: str, item_id: str) -> str | None:
+    """The doc text most recently applied for (kind, id) (any plan revision), or None."""
     row = conn.execute(
-        "SELECT rev, doc FROM master_current WHERE kind = ? AND item_id = ? "
-        "ORDER BY vid DESC LIMIT 1",
+        "SELECT doc FROM master_current WHERE kind = ? AND item_id = ? ORDER BY vid DESC LIMIT 1",
         (kind, item_id),
     ).fetchone()
-    return None if row is None else (str(row[0]), str(row[1]))
+    return None if row is None else str(row[0])
 
 
 def apply(
@@ -48,15 +47,29 @@ def apply(
     source: str,
     ts: str,
 ) -> Record | None:
-    """Store `doc` as the current version (None deletes); log it. Identical → no change."""
+    """Store `doc` as the current version (None deletes every revision); log it.
+
+    A doc identical to the one held for its (kind, id, rev), or deleting an absent item,
+    changes nothing and logs nothing: a plan folder with revisions B and C is re-applied at
+    every start and must stay quiet (comparing with the newest revision only would log B
+    and C again each time).
+    """
     check_kind(kind)
-    if doc is not None and doc.get("id", item_id) != item_id:
-        raise StoreError(f"{kind} document id {doc.get('id')!r} does not match {item_id!r}")
-    current = latest(conn, kind, item_id)
-    text = None if doc is None else canonical(doc)
-    if (doc is None and current is None) or (current is not None and current[1] == text):
-        return None
-    rev = str(doc.get("rev", "")) if doc is not None and kind == "plan" else ""
+    if doc is None:
+        if latest(conn, kind, item_id) is None:
+            return None
+        rev, text = "", None
+    else:
+        if doc.get("id", item_id) != item_id:
+            raise StoreError(f"{kind} document id {doc.get('id')!r} does not match {item_id!r}")
+        rev = str(doc.get("rev", "")) if kind == "plan" else ""
+        text = canonical(doc)
+        held = conn.execute(
+            "SELECT doc FROM master_current WHERE kind = ? AND item_id = ? AND rev = ?",
+            (kind, item_id, rev),
+        ).fetchone()
+        if held is not None and held[0] == text:
+            return None
     event = append(
         "event",
         {
@@ -102,17 +115,6 @@ def current_docs(conn: sqlite3.Connection) -> list[tuple[str, dict[str, Any]]]:
     """Every current (kind, doc): one per item, one per plan revision."""
     rows = conn.execute("SELECT kind, doc FROM master_current ORDER BY kind, item_id, vid")
     return [(str(kind), json.loads(doc)) for kind, doc in rows]
-
-
-def plan_revisions(conn: sqlite3.Connection, plan_id: str) -> list[dict[str, Any]]:
-    """Current doc of each revision of `plan_id`, in the order the revisions first arrived."""
-    rows = conn.execute(
-        "SELECT c.doc FROM master_current c WHERE c.kind = 'plan' AND c.item_id = ? "
-        "ORDER BY (SELECT MIN(h.vid) FROM master_history h "
-        "          WHERE h.kind = 'plan' AND h.item_id = c.item_id AND h.rev = c.rev)",
-        (plan_id,),
-    )
-    return [json.loads(doc) for (doc,) in rows]
 
 
 def history(conn: sqlite3.Connection, kind: str, item_id: str) -> list[dict[str, Any]]:
@@ -195,7 +197,6 @@ __all__ = [
     "has_mqtt_version",
     "history",
     "latest",
-    "plan_revisions",
     "quarantine",
     "release",
 ]

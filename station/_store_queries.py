@@ -11,8 +11,8 @@ from datetime import datetime
 from typing import Any
 
 from station._store_base import StoreBase
-from station._store_ids import format_ts
 from station._store_types import Record, StoreError
+from station.core.timefmt import format_ts
 
 _RECORD_COLUMNS = "r.envelope, r.hash"
 
@@ -94,16 +94,6 @@ class Queries(StoreBase):
             ).fetchall()
         return _records(rows)[0] if rows else None
 
-    def instrument_checks(self, instrument_id: str, limit: int = 20) -> list[Record]:
-        """Check history of `instrument_id`, newest first."""
-        with self._guard(f"read the checks of {instrument_id}") as conn:
-            rows = conn.execute(
-                f"SELECT {_RECORD_COLUMNS} FROM ix_check c JOIN records r ON r.seq = c.seq "
-                "WHERE c.instrument = ? ORDER BY c.seq DESC LIMIT ?",
-                (instrument_id, limit),
-            ).fetchall()
-        return _records(rows)
-
     def last_values(
         self, plan_id: str, characteristic: str, n: int = 125, rev: str | None = None
     ) -> list[float]:
@@ -127,6 +117,26 @@ class Queries(StoreBase):
         with self._guard(f"read values of {plan_id}/{characteristic}") as conn:
             rows = conn.execute(sql, params).fetchall()
         return [float(v) for (v,) in reversed(rows)]
+
+    def first_values(self, plan_id: str, characteristic: str, n: int, rev: str) -> list[float]:
+        """The first `n` values of a characteristic in one plan revision (SPC baseline)."""
+        with self._guard(f"read values of {plan_id}/{characteristic}") as conn:
+            rows = conn.execute(
+                "SELECT value FROM ix_value WHERE plan_id = ? AND plan_rev = ? "
+                "AND characteristic = ? ORDER BY seq, pos LIMIT ?",
+                (plan_id, rev, characteristic, n),
+            ).fetchall()
+        return [float(v) for (v,) in rows]
+
+    def count_values(self, plan_id: str, characteristic: str, rev: str) -> int:
+        """How many values a characteristic has in one plan revision."""
+        with self._guard(f"count values of {plan_id}/{characteristic}") as conn:
+            row = conn.execute(
+                "SELECT count(*) FROM ix_value WHERE plan_id = ? AND plan_rev = ? "
+                "AND characteristic = ?",
+                (plan_id, rev, characteristic),
+            ).fetchone()
+        return int(row[0])
 
     def inspections_by_serial(self, serial: str) -> list[Record]:
         """Every inspection of the part with this serial number, oldest first."""

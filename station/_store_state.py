@@ -19,8 +19,20 @@ from station.core.model import MasterData
 from station.master import master_snapshot
 
 
+def draft_text(doc: dict[str, Any]) -> str:
+    """The stored form of a draft (local state, not hashed, so plain `json.dumps`).
+
+    Raises:
+        StoreError: `doc` is not plain JSON data.
+    """
+    try:
+        return json.dumps(doc, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise StoreError(f"draft is not plain JSON data: {exc}") from exc
+
+
 class StateMixin(StoreBase):
-    """Master data with history, local quarantine, bindings, draft, sync state."""
+    """Master data with history, local quarantine, bindings, SPC limits, draft, sync state."""
 
     # -- sync daemon state ---------------------------------------------------------------
 
@@ -82,7 +94,6 @@ class StateMixin(StoreBase):
         with self._write("apply the master-data folder") as conn:
             append = self._appender(conn)
             for kind, item_id, doc in docs:
-                master.check_kind(kind)
                 if master.has_mqtt_version(conn, kind, item_id):
                     continue
                 event = master.apply(
@@ -103,18 +114,13 @@ class StateMixin(StoreBase):
         master.check_kind(kind)
         with self._guard(f"read {kind} {item_id}") as conn:
             found = master.latest(conn, kind, item_id)
-        return None if found is None else cast(dict[str, Any], json.loads(found[1]))
+        return None if found is None else cast(dict[str, Any], json.loads(found))
 
     def master_data(self) -> MasterData:
         """Typed snapshot of all current master data (every current plan revision)."""
         with self._snapshot("read master data") as conn:
             docs = master.current_docs(conn)
         return master_snapshot(docs)
-
-    def plan_revisions(self, plan_id: str) -> list[dict[str, Any]]:
-        """Current doc of every revision of `plan_id`, in order of first arrival."""
-        with self._guard(f"read plan {plan_id}") as conn:
-            return master.plan_revisions(conn, plan_id)
 
     def master_history(self, kind: str, item_id: str) -> list[dict[str, Any]]:
         """Every applied version of (kind, id), oldest first (keys: version, rev, doc,
@@ -219,39 +225,22 @@ class StateMixin(StoreBase):
                 ) from exc
             return record
 
-    def first_values(self, plan_id: str, characteristic: str, n: int, rev: str) -> list[float]:
-        """The first `n` values of a characteristic in one plan revision (SPC baseline)."""
-        with self._guard(f"read values of {plan_id}/{characteristic}") as conn:
-            rows = conn.execute(
-                "SELECT value FROM ix_value WHERE plan_id = ? AND plan_rev = ? "
-                "AND characteristic = ? ORDER BY seq, pos LIMIT ?",
-                (plan_id, rev, characteristic, n),
-            ).fetchall()
-        return [float(v) for (v,) in rows]
-
-    def count_values(self, plan_id: str, characteristic: str, rev: str) -> int:
-        """How many values a characteristic has in one plan revision."""
-        with self._guard(f"count values of {plan_id}/{characteristic}") as conn:
-            row = conn.execute(
-                "SELECT count(*) FROM ix_value WHERE plan_id = ? AND plan_rev = ? "
-                "AND characteristic = ?",
-                (plan_id, rev, characteristic),
-            ).fetchone()
-        return int(row[0])
+    # -- the bench's draft -------------------------------------------------------------------
 
     def save_draft(self, doc: dict[str, Any]) -> None:
         """Keep the unfinished inspection so the bench can resume it after a restart."""
-        try:
-            text = json.dumps(doc, ensure_ascii=False, allow_nan=False)
-        except (TypeError, ValueError) as exc:
-            raise StoreError(f"draft is not plain JSON data: {exc}") from exc
+        text = draft_text(doc)
         now = self._now()
         with self._write("save the draft inspection") as conn:
-            conn.execute(
-                "INSERT INTO draft (id, doc, ts) VALUES (1, ?, ?) ON CONFLICT (id) "
-                "DO UPDATE SET doc = excluded.doc, ts = excluded.ts",
-                (text, now),
-            )
+            self._put_draft(conn, text, now)
+
+    @staticmethod
+    def _put_draft(conn: sqlite3.Connection, text: str, ts: str) -> None:
+        conn.execute(
+            "INSERT INTO draft (id, doc, ts) VALUES (1, ?, ?) ON CONFLICT (id) "
+            "DO UPDATE SET doc = excluded.doc, ts = excluded.ts",
+            (text, ts),
+        )
 
     def load_draft(self) -> dict[str, Any] | None:
         """The saved unfinished inspection, or None."""
@@ -265,4 +254,4 @@ class StateMixin(StoreBase):
             conn.execute("DELETE FROM draft")
 
 
-__all__ = ["StateMixin"]
+__all__ = ["StateMixin", "draft_text"]

@@ -14,8 +14,6 @@ its own Store on the same file: WAL, BEGIN IMMEDIATE and the busy timeout make t
 
 from __future__ import annotations
 
-import json
-import re
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
@@ -24,10 +22,10 @@ from types import TracebackType
 from typing import Any, cast
 
 from station import _store_chain as chain
-from station._store_ids import format_ts, utc_now
+from station._store_ids import utc_now
 from station._store_queries import Queries
 from station._store_schema import connect
-from station._store_state import StateMixin
+from station._store_state import StateMixin, draft_text
 from station._store_types import (
     RECORD_TYPES,
     SCHEMA_ID,
@@ -40,11 +38,17 @@ from station._store_types import (
     StoreStatus,
     VerifyResult,
 )
+from station.config import NAME_RE, NAME_RULE
+from station.core.timefmt import format_ts
 
-_NAME_RE = re.compile(r"[A-Za-z0-9._-]{1,64}\Z")
 MIB = 1024 * 1024  # `storage_budget_mb` counts MiB
 PendingPayload = tuple[int, RecordType, bytes]  # (seq, type, MQTT payload)
 _PRUNE_CHUNK = 10_000
+# The outbox in seq order: what the sync daemon publishes next.
+_UNDELIVERED = (
+    "SELECT r.seq, r.type, r.envelope, r.hash FROM undelivered u JOIN records r "
+    "ON r.seq = u.seq WHERE u.seq > ? ORDER BY u.seq LIMIT ?"
+)
 
 
 def _fmt_mb(value: float) -> str:
@@ -55,7 +59,8 @@ class Store(StateMixin, Queries):
     """The append-only, hash-chained record store (see the module docstring).
 
     Records, delivery, budget and pruning are here; master data, local state and SPC limits
-    in `_store_state.py`; indexed queries in `_store_queries.py`; plumbing in `_store_base.py`.
+    in `_store_state.py`; indexed queries (SPC values too) in `_store_queries.py`; plumbing in
+    `_store_base.py`.
     """
 
     @classmethod
@@ -78,8 +83,8 @@ class Store(StateMixin, Queries):
             StoreError: bad argument, or the file cannot be opened as a station store.
         """
         for what, name in (("site", site), ("station", station)):
-            if not _NAME_RE.match(name):
-                raise StoreError(f"{what} id {name!r} must be 1-64 characters of A-Z a-z 0-9 . _ -")
+            if not NAME_RE.match(name):
+                raise StoreError(f"{what} id {name!r} {NAME_RULE}")
         if budget_mb is not None and not budget_mb > 0:
             raise StoreError(f"storage budget must be > 0 MB (got {budget_mb})")
         if retention_days is not None and retention_days < 0:
@@ -155,12 +160,7 @@ class Store(StateMixin, Queries):
             if next_draft is None:
                 conn.execute("DELETE FROM draft")
             else:
-                text = json.dumps(next_draft(record), ensure_ascii=False, allow_nan=False)
-                conn.execute(
-                    "INSERT INTO draft (id, doc, ts) VALUES (1, ?, ?) ON CONFLICT (id) "
-                    "DO UPDATE SET doc = excluded.doc, ts = excluded.ts",
-                    (text, record.ts),
-                )
+                self._put_draft(conn, draft_text(next_draft(record)), record.ts)
             return record
 
     def last_seq(self) -> int:
@@ -173,12 +173,8 @@ class Store(StateMixin, Queries):
     def pending(self, after_seq: int = 0, limit: int = 100) -> list[Record]:
         """Undelivered records with seq > `after_seq`, ascending (published ones included)."""
         with self._guard("read pending records") as conn:
-            rows = conn.execute(
-                "SELECT r.envelope, r.hash FROM undelivered u JOIN records r ON r.seq = u.seq "
-                "WHERE u.seq > ? ORDER BY u.seq LIMIT ?",
-                (after_seq, limit),
-            ).fetchall()
-        return [Record.from_text(text, digest) for text, digest in rows]
+            rows = conn.execute(_UNDELIVERED, (after_seq, limit)).fetchall()
+        return [Record.from_text(text, digest) for _, _, text, digest in rows]
 
     def pending_payloads(self, after_seq: int = 0, limit: int = 100) -> list[PendingPayload]:
         """Like `pending`, for the sync daemon's drain: (seq, type, MQTT payload) per record.
@@ -188,11 +184,7 @@ class Store(StateMixin, Queries):
         that round trip was a third of the daemon's CPU time per record.
         """
         with self._guard("read pending records") as conn:
-            rows = conn.execute(
-                "SELECT r.seq, r.type, r.envelope, r.hash FROM undelivered u "
-                "JOIN records r ON r.seq = u.seq WHERE u.seq > ? ORDER BY u.seq LIMIT ?",
-                (after_seq, limit),
-            ).fetchall()
+            rows = conn.execute(_UNDELIVERED, (after_seq, limit)).fetchall()
         out: list[PendingPayload] = []
         for seq, rtype, text, digest in rows:
             payload = chain.wire_payload(text, digest)
@@ -226,12 +218,8 @@ class Store(StateMixin, Queries):
     def delivered_seq(self) -> int:
         """The highest seq such that it and every seq below it are delivered."""
         with self._snapshot("read the delivery state") as conn:
-            return self._delivered_seq(conn)
-
-    @staticmethod
-    def _delivered_seq(conn: sqlite3.Connection) -> int:
-        first = conn.execute("SELECT MIN(seq) FROM undelivered").fetchone()[0]
-        return chain.head(conn)[0] if first is None else int(first) - 1
+            first = conn.execute("SELECT MIN(seq) FROM undelivered").fetchone()[0]
+            return chain.head(conn)[0] if first is None else int(first) - 1
 
     def delivery_state(self, seq: int) -> DeliveryState | None:
         """pending / published / delivered for `seq`; None when no such record exists."""
@@ -239,10 +227,8 @@ class Store(StateMixin, Queries):
             row = conn.execute("SELECT state FROM undelivered WHERE seq = ?", (seq,)).fetchone()
             if row is not None:
                 return cast(DeliveryState, row[0])
-            ckpt = conn.execute("SELECT seq FROM checkpoint WHERE id = 1").fetchone()
-            if 1 <= seq <= chain.head(conn)[0] or (ckpt and 1 <= seq <= ckpt[0]):
-                return "delivered"
-            return None
+            # Pruned records (<= the checkpoint) are below the head too: never the newest.
+            return "delivered" if 1 <= seq <= chain.head(conn)[0] else None
 
     def status(self) -> StoreStatus:
         """The delivery state for `station status` and the bench's status line."""
@@ -306,7 +292,7 @@ class Store(StateMixin, Queries):
             with self._write("prune delivered records") as conn:
                 last = chain.head(conn)[0]
                 first_undelivered = conn.execute("SELECT MIN(seq) FROM undelivered").fetchone()[0]
-                upto = last - 1 if first_undelivered is None else min(last, first_undelivered) - 1
+                upto = (last if first_undelivered is None else first_undelivered) - 1
                 rows = conn.execute(
                     "SELECT seq, hash, ts FROM records WHERE seq <= ? ORDER BY seq LIMIT ?",
                     (upto, _PRUNE_CHUNK),

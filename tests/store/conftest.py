@@ -5,7 +5,6 @@ Everything runs on real SQLite files in tmp_path; nothing is mocked.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,8 +16,6 @@ from station.store import Store
 
 SITE = "plant-a"
 STATION = "bench-01"
-STATION_BIN = str(Path(sys.executable).parent / "station")
-WORKER = str(Path(__file__).with_name("store_worker.py"))
 
 
 class FakeClock:

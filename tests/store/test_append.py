@@ -109,7 +109,7 @@ def test_append_many_is_one_transaction_all_or_nothing(store: Store, mk: Any) ->
 
 def test_naive_clock_is_a_clear_error_and_writes_nothing(db_path: Path, mk: Any) -> None:
     with Store.open(db_path, site="s", station="b", clock=datetime.now) as s:
-        with pytest.raises(ValueError, match="naive datetime"):
+        with pytest.raises(ValueError, match="clock reading must be timezone-aware"):
             s.append("event", mk.event())
         assert s.last_seq() == 0
 

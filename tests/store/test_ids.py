@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from station._store_ids import UUIDv7Generator, canonical, format_ts, unix_ms
+from station._store_ids import UUIDv7Generator, canonical, unix_ms
+from station.core.timefmt import format_ts
 
 T0 = 1_795_000_000_000  # a millisecond in 2026
 
@@ -57,16 +58,17 @@ def test_out_of_range_time_is_refused() -> None:
         UUIDv7Generator().new(-1)
 
 
-def test_ts_is_utc_with_milliseconds_and_z_whatever_the_zone() -> None:
+def test_the_id_millisecond_is_the_ts_millisecond_whatever_the_zone() -> None:
     cet = timezone(timedelta(hours=1))
     moment = datetime(2026, 11, 21, 23, 4, 9, 520_999, tzinfo=cet)
     assert format_ts(moment) == "2026-11-21T22:04:09.520Z"
     assert unix_ms(moment) == unix_ms(datetime(2026, 11, 21, 22, 4, 9, 520_000, tzinfo=UTC))
+    assert unix_ms(moment) == 1_795_298_649_520
 
 
 def test_naive_clock_readings_are_refused() -> None:
-    with pytest.raises(ValueError, match="naive datetime"):
-        format_ts(datetime(2026, 11, 21, 8, 0))
+    with pytest.raises(ValueError, match="clock reading must be timezone-aware"):
+        unix_ms(datetime(2026, 11, 21, 8, 0))
 
 
 def test_canonical_json_matches_the_contract_definition() -> None:

@@ -122,10 +122,6 @@ def test_every_plan_revision_is_kept_and_master_data_is_typed(store: Store) -> N
     store.apply_master("instrument", "CAL-0042", instrument())
     store.apply_master("operator", "op-17", operator())
     store.apply_master("standard", "GB-25", standard())
-    assert [(d["rev"], d["status"]) for d in store.plan_revisions("P-1001")] == [
-        ("B", "obsolete"),
-        ("C", "released"),
-    ]
     assert store.master_doc("plan", "P-1001") == plan("C")
     data = store.master_data()
     assert [(p.rev, p.status) for p in data.plans] == [("B", "obsolete"), ("C", "released")]
@@ -152,6 +148,23 @@ def test_bootstrap_applies_folder_docs_only_where_the_qms_never_sent_the_item(
     assert [(d["master"], d["source"]) for d in events] == [("plan", "file"), ("standard", "file")]
     assert store.bootstrap_master(docs) == 0  # a restart with the same folder is quiet
     assert store.last_seq() == 3
+
+
+def test_a_folder_with_two_revisions_of_a_plan_stays_quiet_on_restart(store: Store) -> None:
+    docs = [("plan", "P-1001", plan("B", status="obsolete")), ("plan", "P-1001", plan("C"))]
+    assert store.bootstrap_master(docs) == 2
+    assert store.bootstrap_master(docs) == 0
+    assert store.last_seq() == 2
+    assert sorted((p.rev, p.status) for p in store.master_data().plans) == [
+        ("B", "obsolete"),
+        ("C", "released"),
+    ]
+    # A changed revision is applied (and logged) even when it is not the newest one.
+    assert store.bootstrap_master([("plan", "P-1001", plan("B", status="released"))]) == 1
+    assert sorted((p.rev, p.status) for p in store.master_data().plans) == [
+        ("B", "released"),
+        ("C", "released"),
+    ]
 
 
 def test_rejected_master_message_is_logged_and_changes_nothing(store: Store) -> None:
@@ -210,3 +223,19 @@ def test_bindings_draft_and_sync_state_persist(db_path: Path, store: Store) -> N
     with pytest.raises(StoreError, match="draft is not plain JSON data"):
         store.save_draft({"x": float("inf")})
     assert store.last_seq() == 0  # local state is not audit evidence: no records
+
+
+def test_append_and_clear_draft_replaces_the_draft_in_the_same_transaction(
+    store: Store, mk: Any
+) -> None:
+    store.save_draft({"step": "measuring"})
+    rec = store.append_and_clear_draft(
+        "inspection", mk.inspection(result="reject"), next_draft=lambda r: {"nc_for": r.seq}
+    )
+    assert store.load_draft() == {"nc_for": rec.seq}
+    with pytest.raises(StoreError, match="draft is not plain JSON data"):
+        store.append_and_clear_draft("event", mk.event(), next_draft=lambda r: {"x": object()})
+    assert store.last_seq() == rec.seq  # the record was rolled back with the bad draft
+    assert store.load_draft() == {"nc_for": rec.seq}
+    store.append_and_clear_draft("event", mk.event())
+    assert store.load_draft() is None

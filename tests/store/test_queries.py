@@ -36,14 +36,17 @@ def test_since_must_carry_a_zone(store: Store) -> None:
         store.inspections_using("CAL-0042", "yesterday")
 
 
-def test_last_passing_check_and_check_history(store: Store, mk: Any) -> None:
+def test_last_passing_check_skips_failed_checks_and_other_instruments(
+    store: Store, mk: Any
+) -> None:
     assert store.last_passing_check("CAL-0042") is None
+    store.append("instrument-check", mk.instrument_check())
     ok = store.append("instrument-check", mk.instrument_check())
     store.append("instrument-check", mk.instrument_check("MIC-0099"))
-    bad = store.append("instrument-check", mk.instrument_check(verdict="fail"))
+    store.append("instrument-check", mk.instrument_check(verdict="fail"))
     assert store.last_passing_check("CAL-0042") == ok
-    assert store.instrument_checks("CAL-0042") == [bad, ok]
-    assert store.instrument_checks("CAL-0042", limit=1) == [bad]
+    assert store.last_passing_check("MIC-0099") is not None
+    assert store.last_passing_check("NOPE") is None
 
 
 def test_last_values_per_characteristic_in_order_with_revision_filter(
@@ -74,6 +77,10 @@ def test_last_values_per_characteristic_in_order_with_revision_filter(
     assert store.last_values("P-1001", "length", n=125) == [100.0 + i for i in range(10)]
     assert store.last_values("P-1001", "visual") == []
     assert store.last_values("P-2001", "bore-dia") == [99.0]
+    # The SPC baseline: the first values of one revision, and how many there are.
+    assert store.first_values("P-1001", "bore-dia", n=3, rev="C") == [5.0, 5.5, 6.0]
+    assert store.count_values("P-1001", "bore-dia", rev="C") == 10
+    assert store.count_values("P-1001", "visual", rev="C") == 0
 
 
 def test_inspections_by_serial_and_recent(store: Store, mk: Any) -> None:
