@@ -99,7 +99,37 @@ def apply(
             "ON CONFLICT (kind, item_id, rev) DO UPDATE SET doc = excluded.doc, vid = excluded.vid",
             (kind, item_id, rev, text, cur.lastrowid),
         )
+    if kind == "instrument" and doc is not None:
+        _release_if_recalibrated(conn, append, item_id, doc, held)
     return event
+
+
+def _release_if_recalibrated(
+    conn: sqlite3.Connection,
+    append: AppendFn,
+    instrument_id: str,
+    doc: dict[str, Any],
+    held: tuple[str] | None,
+) -> None:
+    """Lift a local quarantine when the QMS reports a new calibration (a new `cal_due`).
+
+    A failed check quarantines an instrument at this station (ISO 9001 7.1.5.2); what makes
+    it fit again is a calibration, which the QMS announces with a new `cal_due`. Any other
+    change to the instrument's record (description, `u`, …) leaves the quarantine in force.
+    """
+    before = None if held is None else json.loads(held[0]).get("cal_due")
+    quarantined = conn.execute(
+        "SELECT 1 FROM quarantine WHERE instrument = ?", (instrument_id,)
+    ).fetchone()
+    if quarantined is None or before is None or doc.get("cal_due") == before:
+        return
+    release(
+        conn,
+        append,
+        instrument_id=instrument_id,
+        operator=None,
+        why=f"recalibrated: the QMS sent cal_due {doc.get('cal_due')} (was {before})",
+    )
 
 
 def has_mqtt_version(conn: sqlite3.Connection, kind: str, item_id: str) -> bool:
@@ -168,7 +198,12 @@ def quarantine(
 
 
 def release(
-    conn: sqlite3.Connection, append: AppendFn, *, instrument_id: str, operator: str | None
+    conn: sqlite3.Connection,
+    append: AppendFn,
+    *,
+    instrument_id: str,
+    operator: str | None,
+    why: str | None = None,
 ) -> Record:
     """Lift a local quarantine and log `instrument-released` (with the reason it had)."""
     row = conn.execute(
@@ -183,7 +218,7 @@ def release(
         {
             "kind": "instrument-released",
             "operator": operator,
-            "detail": {"instrument": instrument_id, "quarantine_reason": row[0]},
+            "detail": {"instrument": instrument_id, "quarantine_reason": row[0], "why": why},
         },
     )
     conn.execute("DELETE FROM quarantine WHERE instrument = ?", (instrument_id,))

@@ -197,13 +197,34 @@ def test_local_quarantine_is_logged_and_released(store: Store) -> None:
     assert store.local_quarantines() == {"CAL-0042": "failed daily check"}
     r = store.release_instrument("CAL-0042", "op-23")
     assert r.body["kind"] == "instrument-released"
-    assert r.body["detail"] == {"instrument": "CAL-0042", "quarantine_reason": "failed daily check"}
+    assert r.body["detail"] == {
+        "instrument": "CAL-0042",
+        "quarantine_reason": "failed daily check",
+        "why": None,
+    }
     assert store.local_quarantines() == {}
     with pytest.raises(StoreError, match="'CAL-0042' is not in local quarantine"):
         store.release_instrument("CAL-0042", None)
     with pytest.raises(StoreError, match="needs a reason"):
         store.quarantine_instrument("CAL-0042", "  ", None)
     assert store.last_seq() == 2
+
+
+def test_a_new_calibration_from_the_qms_lifts_the_local_quarantine(store: Store) -> None:
+    store.apply_master("instrument", "CAL-0042", instrument(), topic=TOPIC)
+    store.quarantine_instrument("CAL-0042", "failed instrument check", "op-17")
+    # Another change (a new mpe) leaves the quarantine in force: only a calibration cures it.
+    store.apply_master("instrument", "CAL-0042", {**instrument(), "mpe": 0.02}, topic=TOPIC)
+    assert store.local_quarantines() == {"CAL-0042": "failed instrument check"}
+    store.apply_master("instrument", "CAL-0042", instrument(cal_due="2028-06-30"), topic=TOPIC)
+    assert store.local_quarantines() == {}
+    last = store.record(store.last_seq())
+    assert last is not None and last.body["kind"] == "instrument-released"
+    assert last.body["detail"]["why"] == (
+        "recalibrated: the QMS sent cal_due 2028-06-30 (was 2027-06-30)"
+    )
+    before = store.record(store.last_seq() - 1)
+    assert before is not None and before.body["kind"] == "master-applied"
 
 
 def test_bindings_draft_and_sync_state_persist(db_path: Path, store: Store) -> None:
