@@ -11,17 +11,17 @@ from __future__ import annotations
 import sqlite3
 import statistics
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sim._central_db import read_summary
+from station.core.timefmt import parse_ts
 from station.store import Store
 
 
 def epoch(ts: str) -> float:
-    """RFC 3339 `...Z` (the contract's timestamps and the central's `received_at`) → epoch s."""
-    return datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp()
+    """A contract timestamp (the station's `ts`, the central's `received_at`) → epoch s."""
+    return parse_ts(ts).timestamp()
 
 
 @dataclass

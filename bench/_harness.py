@@ -1,5 +1,7 @@
 """Real processes for the chaos and fleet runs: mosquitto, `station sync`, the reference
-central, and a sampler of their resident memory read from /proc.
+central, and a sampler of their resident memory and CPU time read from /proc; plus what the
+sync benches share: a realistic inspection body, a pre-filled store and a raw paho publisher
+(the baseline a daemon is compared with).
 
 Each `Proc` is one role (it may be killed and restarted many times, under new PIDs); its log
 file is appended across restarts so a run leaves one log per role. Readiness is observed
@@ -17,13 +19,17 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sim.mosquitto import conf_text, mosquitto_binary
-from sim.net import port_open, wait_until
+from sim.net import wait_for_port, wait_until
+from station.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 PYTHON = sys.executable
+SITE = "plant-a"
+TS = "2026-11-21T22:04:09.512Z"  # every timestamp of a synthetic record
 
 
 @dataclass
@@ -99,7 +105,7 @@ class Broker(Proc):
 
     def start(self) -> None:
         super().start()
-        wait_until(f"mosquitto on port {self.port}", lambda: port_open(self.port), 10.0, 0.01)
+        wait_for_port(self.port, 10.0, proc=self.proc)
 
 
 def station_sync(config: Path, log_path: Path) -> Proc:
@@ -170,6 +176,121 @@ class RssSampler:
                 self.samples.setdefault(role, []).append((t, kb))
 
 
+def cpu_s(pid: int | None) -> float:
+    """CPU seconds (user + system) used so far by `pid` (proc(5): utime, stime); 0 when gone."""
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+# -- synthetic records and the raw baseline ------------------------------------------------
+
+
+def variable(
+    name: str, value: float, nominal: float, lsl: float, usl: float, raw: str | None = None
+) -> dict[str, Any]:
+    """One passing variable measurement of an inspection body (contract mqtt.md, "Bodies")."""
+    return {
+        "characteristic": name,
+        "sample": 1,
+        "kind": "variable",
+        "value": value,
+        "unit": "mm",
+        "raw": f"01A+{value:08.2f}" if raw is None else raw,
+        "nominal": nominal,
+        "lsl": lsl,
+        "usl": usl,
+        "rule": "simple",
+        "u": None,
+        "verdict": "pass",
+        "instrument": "CAL-0042",
+        "cal_due": "2027-06-30",
+        "ts": TS,
+    }
+
+
+def inspection_body(i: int, measurements: list[dict[str, Any]]) -> dict[str, Any]:
+    """An accepted inspection of part serial `i` against plan P-1001 rev C."""
+    return {
+        "plan": {"id": "P-1001", "rev": "C"},
+        "part": {"number": "PN-778", "serial": f"SN-{i:07d}", "lot": "L42", "scan": None},
+        "operator": "op-17",
+        "reason": "production",
+        "started": TS,
+        "completed": TS,
+        "result": "accept",
+        "measurements": measurements,
+    }
+
+
+def fill_store(
+    path: Path, station: str, records: int, body: Callable[[int], dict[str, Any]]
+) -> float:
+    """A store at `path` holding `records` inspections `body(0)`, `body(1)`, …; returns
+    the records appended per second (`Store.append_many`, 500 a transaction)."""
+    t0 = time.perf_counter()
+    with Store.open(path, site=SITE, station=station) as store:
+        for start in range(0, records, 500):
+            count = min(500, records - start)
+            store.append_many([("inspection", body(start + k)) for k in range(count)])
+    return records / (time.perf_counter() - t0)
+
+
+def raw_publish(
+    port: int,
+    payloads: Sequence[tuple[str, bytes]],
+    *,
+    client_id: str,
+    inflight: int = 20,
+    queue_max: int = 10_000,
+) -> float:
+    """One plain paho client (MQTT v5, QoS 1, `inflight` in flight, paho's default 20):
+    seconds from the first publish() to the last PUBACK.
+
+    At most `queue_max` messages are handed to paho before their PUBACK: its queue is keyed
+    by the 16-bit message id, so 100,000 publishes at once would clash and be refused
+    (MQTT_ERR_QUEUE_SIZE, tech.md §1).
+    """
+    import paho.mqtt.client as mqtt  # only the sync benches need paho in this process
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    done = threading.Event()
+    room = threading.Semaphore(queue_max)
+    acked = 0
+
+    def on_publish(c: mqtt.Client, u: Any, mid: int, rc: Any, p: Any) -> None:
+        nonlocal acked
+        acked += 1
+        room.release()
+        if acked == len(payloads):
+            done.set()
+
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+    client.on_publish = on_publish
+    client.max_inflight_messages_set(inflight)
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    try:
+        wait_until("raw publisher connected", client.is_connected, 10, 0.01)
+        t0 = time.perf_counter()
+        for topic, payload in payloads:
+            if not room.acquire(timeout=60):
+                raise RuntimeError(f"raw paho: no PUBACK for 60s ({acked} acked)")
+            info = client.publish(topic, payload, qos=1)
+            if info.rc != mqtt.MQTT_ERR_SUCCESS:
+                raise RuntimeError(f"raw paho: publish refused: {mqtt.error_string(info.rc)}")
+        if not done.wait(600):
+            raise RuntimeError(f"raw paho: only {acked} of {len(payloads)} PUBACKs")
+        return time.perf_counter() - t0
+    finally:
+        client.disconnect()
+        client.loop_stop()
+
+
 def machine() -> dict[str, object]:
     """What the figures were measured on (nproc, CPU model, RAM, kernel, versions)."""
     model = "?"
@@ -183,9 +304,10 @@ def machine() -> dict[str, object]:
         for line in f:
             if line.startswith("MemTotal:"):
                 mem_kb = int(line.split()[1])
+    binary = mosquitto_binary()
     try:
         mosq = subprocess.run(
-            ["mosquitto", "-h"], capture_output=True, text=True, check=False
+            [binary or "mosquitto", "-h"], capture_output=True, text=True, check=False
         ).stdout.splitlines()[0]
     except (OSError, IndexError):
         mosq = "?"

@@ -44,6 +44,7 @@ import tempfile
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -193,30 +194,22 @@ class Chaos:
         ep = FaultEpisode(kind, time.time())
         self.episodes.append(ep)
         print(f"[{time.strftime('%H:%M:%S')}] fault {kind}", file=sys.stderr, flush=True)
-        outage = self.a.outage
-        if kind == "link-drop":
-            self.proxy.drop()
-            self.stop.wait(outage)
-            self.proxy.restore()
-        elif kind == "link-stall":
-            self.proxy.stall()
-            self.stop.wait(self.a.stall)
-            self.proxy.restore()
-        elif kind == "broker-kill":
-            self.broker.kill()
-            self.stop.wait(outage)
-            self.broker.start()
-        elif kind == "sync-kill":
-            self.sync.kill()
-            self.stop.wait(outage)
-            self.sync.start()
-        elif kind == "central-down":
-            self.central.kill()
-            self.stop.wait(outage)
-            self.central.start()
+        # What breaks, for how long, and what mends it (budget and gauge-unplug: below).
+        outages: dict[str, tuple[Callable[[], object], float, Callable[[], object]]] = {
+            "link-drop": (self.proxy.drop, self.a.outage, self.proxy.restore),
+            "link-stall": (self.proxy.stall, self.a.stall, self.proxy.restore),
+            "broker-kill": (self.broker.kill, self.a.outage, self.broker.start),
+            "sync-kill": (self.sync.kill, self.a.outage, self.sync.start),
+            "central-down": (self.central.kill, self.a.outage, self.central.start),
+        }
+        if kind in outages:
+            breaks, lasts, mends = outages[kind]
+            breaks()
+            self.stop.wait(lasts)
+            mends()
         elif kind == "gauge-unplug":
             self.gauge.unplug()
-            self.stop.wait(outage)
+            self.stop.wait(self.a.outage)
             readings = self.op.stats.readings
             self.gauge.replug()
             ep.detail["first_value_after_replug_s"] = round(

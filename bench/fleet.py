@@ -36,72 +36,47 @@ import sqlite3
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
-import paho.mqtt.client as mqtt
 from _chaos_report import central_records, compare, station_records
 from _harness import (
+    SITE,
+    TS,
     Broker,
     Proc,
     RssSampler,
     central,
+    cpu_s,
+    fill_store,
+    inspection_body,
     log_mentions,
     machine,
+    raw_publish,
     station_sync,
+    variable,
 )
-from paho.mqtt.enums import CallbackAPIVersion
 
 from sim._central_db import read_summary
 from sim.net import free_port, wait_until
 from station.store import Store
 
-SITE = "plant-a"
-TS = "2026-11-21T22:04:09.512Z"
 DAEMON_RSS_BOUND_MB = 40.0  # issue 5's goal for one `station sync`
-RAW_QUEUE = 10_000
 
 
-def inspection_body(i: int) -> dict[str, Any]:
+def fleet_body(i: int) -> dict[str, Any]:
     """A realistic inspection: three characteristics as the shipped plan P-1001 rev C has."""
-
-    def var(name: str, value: float, nominal: float, lsl: float, usl: float) -> dict[str, Any]:
-        return {
-            "characteristic": name,
-            "sample": 1,
-            "kind": "variable",
-            "value": value,
-            "unit": "mm",
-            "raw": f"01A+{value:08.2f}",
-            "nominal": nominal,
-            "lsl": lsl,
-            "usl": usl,
-            "rule": "simple",
-            "u": None,
-            "verdict": "pass",
-            "instrument": "CAL-0042",
-            "cal_due": "2027-06-30",
-            "ts": TS,
-        }
-
     attr = {"characteristic": "visual-burr", "sample": 1, "kind": "attribute"}
     attr |= {"verdict": "pass", "ts": TS}
-    return {
-        "plan": {"id": "P-1001", "rev": "C"},
-        "part": {"number": "PN-778", "serial": f"SN-{i:07d}", "lot": "L42", "scan": None},
-        "operator": "op-17",
-        "reason": "production",
-        "started": TS,
-        "completed": TS,
-        "result": "accept",
-        "measurements": [
-            var("bore-dia", round(12.34 + 0.01 * (i % 3), 2), 12.35, 12.3, 12.4),
-            var("seat-dia", 25.0, 25.0, 24.95, 25.05),
+    return inspection_body(
+        i,
+        [
+            variable("bore-dia", round(12.34 + 0.01 * (i % 3), 2), 12.35, 12.3, 12.4),
+            variable("seat-dia", 25.0, 25.0, 24.95, 25.05),
             attr,
         ],
-    }
+    )
 
 
 def station_ids(n: int) -> list[str]:
@@ -118,12 +93,7 @@ def prefill(root: Path, ids: list[str], records: int, port: int) -> float:
             f'[station]\nid = "{sid}"\nsite = "{SITE}"\ndata_dir = "data"\n\n'
             f'[mqtt]\nhost = "127.0.0.1"\nport = {port}\nack = "central"\n'
         )
-        with Store.open(folder / "data" / "station.db", site=SITE, station=sid) as store:
-            for start in range(0, records, 500):
-                count = min(500, records - start)
-                store.append_many(
-                    [("inspection", inspection_body(start + k)) for k in range(count)]
-                )
+        fill_store(folder / "data" / "station.db", sid, records, fleet_body)
     return len(ids) * records / (time.perf_counter() - t0)
 
 
@@ -135,56 +105,6 @@ def central_count(db: Path) -> int:
             return int(conn.execute("SELECT COUNT(*) FROM records").fetchone()[0])
         except sqlite3.OperationalError:
             return 0  # the central has not created its tables yet
-
-
-def cpu_s(pid: int | None) -> float:
-    """utime + stime of a live process, in seconds (proc(5): fields 14 and 15)."""
-    if pid is None:
-        return 0.0
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (FileNotFoundError, ProcessLookupError):
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / 100.0  # USER_HZ is 100 on Linux
-
-
-def raw_publish(port: int, payloads: list[tuple[str, bytes]]) -> float:
-    """One paho client, QoS 1, 100 in flight: seconds until every PUBACK arrived.
-
-    At most RAW_QUEUE messages are handed to paho before their PUBACK: its queue is keyed by
-    the 16-bit message id, so 100,000 publishes at once would clash and be refused
-    (MQTT_ERR_QUEUE_SIZE, tech.md §1).
-    """
-    done = threading.Event()
-    room = threading.Semaphore(RAW_QUEUE)
-    acked = 0
-
-    def on_publish(c: mqtt.Client, u: Any, mid: int, rc: Any, p: Any) -> None:
-        nonlocal acked
-        acked += 1
-        room.release()
-        if acked == len(payloads):
-            done.set()
-
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="fleet-raw", protocol=mqtt.MQTTv5)
-    client.on_publish = on_publish
-    client.max_inflight_messages_set(100)
-    client.connect("127.0.0.1", port)
-    client.loop_start()
-    wait_until("raw publisher connected", client.is_connected, 10, 0.01)
-    t0 = time.perf_counter()
-    for topic, payload in payloads:
-        if not room.acquire(timeout=60):
-            raise RuntimeError(f"raw paho: no PUBACK for 60s ({acked} acked)")
-        info = client.publish(topic, payload, qos=1)
-        if info.rc != mqtt.MQTT_ERR_SUCCESS:
-            raise RuntimeError(f"raw paho: publish refused: {mqtt.error_string(info.rc)}")
-    if not done.wait(600):
-        raise RuntimeError(f"raw paho: only {acked} of {len(payloads)} PUBACKs")
-    elapsed = time.perf_counter() - t0
-    client.disconnect()
-    client.loop_stop()
-    return elapsed
 
 
 def baseline(work: Path, root: Path, ids: list[str]) -> dict[str, Any]:
@@ -205,7 +125,7 @@ def baseline(work: Path, root: Path, ids: list[str]) -> dict[str, Any]:
         qms.start()
         wait_until("central session", lambda: _central_up(qms), 30)
         qms.term()
-        publish_s = raw_publish(broker.port, payloads)
+        publish_s = raw_publish(broker.port, payloads, client_id="fleet-raw", inflight=100)
         qms.start()
         t0 = time.monotonic()
         wait_until("central ingest", lambda: central_count(db) >= total, 900, 0.1)
@@ -224,64 +144,70 @@ def _central_up(qms: Proc) -> bool:
     return log_mentions(qms.log_path, "connected (session", qms.starts)
 
 
-def _online(db: Path) -> bool:
-    with contextlib.closing(sqlite3.connect(db, timeout=10)) as conn:
-        try:
-            row = conn.execute("SELECT online FROM sync_state WHERE id = 1").fetchone()
-        except sqlite3.OperationalError:
-            return False
-    return bool(row and row[0])
-
-
-def _pending(db: Path) -> int:
-    with contextlib.closing(sqlite3.connect(db, timeout=10)) as conn:
-        return int(conn.execute("SELECT COUNT(*) FROM undelivered").fetchone()[0])
-
-
 def fleet(
-    work: Path, root: Path, ids: list[str], records: int, a: argparse.Namespace
+    work: Path,
+    root: Path,
+    ids: list[str],
+    records: int,
+    port: int,
+    a: argparse.Namespace,
 ) -> dict[str, Any]:
     """N daemons against one broker and one central; timed and checked."""
     total = len(ids) * records
-    broker = Broker(work, a.port, max_queued=a.max_queued)
+    broker = Broker(work, port, max_queued=a.max_queued)
     db = work / "central.db"
     qms = central(broker.port, db, work / "central.log")
     daemons = [station_sync(root / s / "station.toml", root / s / "sync.log") for s in ids]
-    dbs = [root / s / "data" / "station.db" for s in ids]
     roles: dict[str, Any] = {"mosquitto": lambda: broker.pid, "central": lambda: qms.pid}
     for sid, d in zip(ids, daemons, strict=True):
         roles[f"sync:{sid}"] = lambda d=d: d.pid
     rss = RssSampler(roles, every=0.5)
     out: dict[str, Any] = {"stations": len(ids), "records": total}
-    try:
-        broker.start()
-        qms.start()
-        wait_until("central connected", lambda: _central_up(qms), 30)
-        rss.start()
-        t0 = time.monotonic()
-        for d in daemons:
-            d.start()
-        out["all_online_s"] = round(
-            wait_until("every daemon online", lambda: all(_online(p) for p in dbs), 300, 0.2), 1
-        )
-        at_online = central_count(db)
-        wait_until("fleet drained", lambda: sum(_pending(p) for p in dbs) == 0, a.timeout, 0.2)
-        elapsed = time.monotonic() - t0
-        out["cpu_s"] = {
-            "daemons_total": round(sum(cpu_s(d.pid) for d in daemons), 1),
-            "central": round(cpu_s(qms.pid), 1),
-            "mosquitto": round(cpu_s(broker.pid), 1),
-        }
-        rss.sample()
-        exits = [d.term() for d in daemons]
-        out["daemon_exit_codes"] = sorted(set(exits), key=str)
-        qms.term()
-    finally:
-        rss.stop()
-        for d in daemons:
-            d.term()
-        qms.term()
-        broker.term()
+    with contextlib.ExitStack() as stack:
+        # Watched through the store's own API, as `station status` and the bench see it.
+        stores = [
+            stack.enter_context(Store.open(root / s / "data" / "station.db", site=SITE, station=s))
+            for s in ids
+        ]
+        try:
+            broker.start()
+            qms.start()
+            wait_until("central connected", lambda: _central_up(qms), 30)
+            rss.start()
+            t0 = time.monotonic()
+            for d in daemons:
+                d.start()
+            out["all_online_s"] = round(
+                wait_until(
+                    "every daemon online",
+                    lambda: all(st.sync_state()[0] for st in stores),
+                    300,
+                    0.2,
+                ),
+                1,
+            )
+            at_online = central_count(db)
+            wait_until(
+                "fleet drained",
+                lambda: all(st.status().pending == 0 for st in stores),
+                a.timeout,
+                0.2,
+            )
+            elapsed = time.monotonic() - t0
+            out["cpu_s"] = {
+                "daemons_total": round(sum(cpu_s(d.pid) for d in daemons), 1),
+                "central": round(cpu_s(qms.pid), 1),
+                "mosquitto": round(cpu_s(broker.pid), 1),
+            }
+            rss.sample()
+            exits = [d.term() for d in daemons]
+            out["daemon_exit_codes"] = sorted(set(exits), key=str)
+        finally:
+            rss.stop()
+            for d in daemons:
+                d.term()
+            qms.term()
+            broker.term()
     out["drain_s"] = round(elapsed, 1)
     out["per_s_from_launch"] = round(total / elapsed)
     out["at_central_when_all_online"] = at_online
@@ -325,12 +251,12 @@ def one_n(base: Path, n: int, a: argparse.Namespace) -> dict[str, Any]:
     work = base / f"n{n}"
     root = work / "stations"
     ids = station_ids(n)
-    a.port = free_port()
-    fill_rate = prefill(root, ids, a.records, a.port)
+    port = free_port()
+    fill_rate = prefill(root, ids, a.records, port)
     (work / "baseline").mkdir(parents=True)
     (work / "fleet").mkdir()
     b = baseline(work / "baseline", root, ids)
-    f = fleet(work / "fleet", root, ids, a.records, a)
+    f = fleet(work / "fleet", root, ids, a.records, port, a)
     f["baseline"] = b
     f["ratio_to_central_ceiling"] = round(f["per_s_after_online"] / b["central_ingest_per_s"], 2)
     f["prefill_per_s"] = round(fill_rate)

@@ -38,6 +38,7 @@ from typing import Literal
 
 Mode = Literal["forward", "drop", "stall"]
 MODES: tuple[Mode, ...] = ("forward", "drop", "stall")
+COMMANDS: dict[str, Mode] = {"drop": "drop", "stall": "stall", "restore": "forward"}  # stdin
 CHUNK = 65536
 BUFFER_MAX = 1 << 20  # bytes held per direction before the proxy stops reading that side
 
@@ -157,18 +158,18 @@ class TcpProxy:
 
     def drop(self) -> None:
         """Reset every connection now and every new one until `restore()`."""
-        self._call(lambda: self._set_mode("drop"))
+        self.set_mode("drop")
 
     def stall(self) -> None:
         """Forward nothing (connections stay open, new ones are accepted) until `restore()`."""
-        self._call(lambda: self._set_mode("stall"))
+        self.set_mode("stall")
 
     def restore(self) -> None:
         """Forward again; bytes held back by a stall are delivered."""
-        self._call(lambda: self._set_mode("forward"))
+        self.set_mode("forward")
 
     def set_mode(self, mode: Mode) -> None:
-        """`forward`, `drop` or `stall` by name (the CLI's entry point)."""
+        """`forward`, `drop` or `stall` by name."""
         if mode not in MODES:
             raise ValueError(f"unknown proxy mode {mode!r}; expected one of {MODES}")
         self._call(lambda: self._set_mode(mode))
@@ -388,8 +389,8 @@ def main(argv: list[str] | None = None) -> int:
             cmd = raw.strip()
             if cmd == "quit":
                 break
-            if cmd in ("drop", "stall", "restore"):
-                proxy.set_mode("forward" if cmd == "restore" else cmd)  # type: ignore[arg-type]
+            if cmd in COMMANDS:
+                proxy.set_mode(COMMANDS[cmd])
             elif cmd and cmd != "status":
                 print(json.dumps({"error": f"unknown command {cmd!r}"}), flush=True)
                 continue

@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -22,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from sim.mosquitto import mosquitto_binary
 
 ROOT = Path(__file__).resolve().parents[2]
 CHAOS = ROOT / "bench" / "chaos.py"
@@ -40,7 +41,7 @@ pytestmark = [pytest.mark.mosquitto, pytest.mark.slow]
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], Path]:
-    if shutil.which("mosquitto") is None and not Path("/usr/sbin/mosquitto").exists():
+    if mosquitto_binary() is None:
         pytest.fail("mosquitto is not installed: run `bash .ci/test` (it apt-installs it)")
     work = tmp_path_factory.mktemp("chaos")
     argv = [sys.executable, str(CHAOS), "--short", "--workdir", str(work / "run")]
@@ -129,24 +130,17 @@ def test_verify_detects_a_record_missing_at_the_central(
 ) -> None:
     proc, work = run
     assert proc.returncode == 0
-    ok = subprocess.run(
-        [sys.executable, str(CHAOS), "--verify", str(work)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+
+    def verify() -> subprocess.CompletedProcess[str]:
+        argv = [sys.executable, str(CHAOS), "--verify", str(work)]
+        return subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, check=False)
+
+    ok = verify()
     assert ok.returncode == 0, ok.stdout + ok.stderr
     with contextlib.closing(sqlite3.connect(work / "central.db")) as db:
         db.execute("DELETE FROM records WHERE seq = 7")
         db.commit()
-    bad = subprocess.run(
-        [sys.executable, str(CHAOS), "--verify", str(work)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    bad = verify()
     assert bad.returncode == 1
     doc = json.loads(bad.stdout)
     assert doc["counts"]["lost"] == 1
