@@ -464,7 +464,8 @@ class EmbeddedBroker:
         """Start listening; returns once the port accepts connections."""
         self._thread = threading.Thread(target=self._run, name="embedded-mqtt", daemon=True)
         self._thread.start()
-        self._ready.wait(10)
+        if not self._ready.wait(10):
+            raise TimeoutError(f"embedded MQTT broker on {self.host}: not listening within 10 s")
         if self._error is not None:
             raise OSError(
                 f"embedded MQTT broker cannot listen on {self.host}:{self.port}: {self._error}"

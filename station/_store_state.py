@@ -122,6 +122,16 @@ class StateMixin(StoreBase):
             docs = master.current_docs(conn)
         return master_snapshot(docs)
 
+    def master_version(self) -> int:
+        """A number that grows with every master-data change (0 before the first).
+
+        `master_history` is append-only, so its newest version id changes exactly when
+        master data does: a reader can keep a snapshot until this number moves.
+        """
+        with self._guard("read the master-data version") as conn:
+            row = conn.execute("SELECT max(vid) FROM master_history").fetchone()
+        return int(row[0] or 0)
+
     def master_history(self, kind: str, item_id: str) -> list[dict[str, Any]]:
         """Every applied version of (kind, id), oldest first (keys: version, rev, doc,
         source, topic, ts, record_seq; doc None = deleted)."""

@@ -24,7 +24,7 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 from drivers.base import DeviceDisconnected, DeviceTimeout, Driver, DriverError, Reading
 from drivers.factory import Scanner, open_driver, open_scanner
@@ -43,6 +43,7 @@ BACKOFF_MAX_S = 5.0
 """Retry delays after a failed open or a disconnect: doubling from 0.2 s, capped at 5 s."""
 
 LinkState = Literal["connecting", "connected", "disconnected", "failed"]
+_Device = TypeVar("_Device", Driver, Scanner)
 
 
 @dataclass(frozen=True)
@@ -142,6 +143,23 @@ class _Reader:
         self._stop.wait(self._delay)
         self._delay = min(self._delay * 2, BACKOFF_MAX_S)
 
+    def _open(self, opener: Callable[[], _Device]) -> _Device | None:
+        """Open the device, retrying a disconnected one with backoff; None when stopped or
+        when the config is unusable (reported as "failed": retrying would not help)."""
+        while not self._stop.is_set():
+            try:
+                device = opener()
+            except DeviceDisconnected as exc:
+                self._link("disconnected", str(exc))
+                self._backoff()
+                continue
+            except (DriverError, ValueError) as exc:
+                self._link("failed", str(exc))
+                return None
+            self._link("connected")
+            return device
+        return None
+
     def _run(self) -> None:
         raise NotImplementedError
 
@@ -173,24 +191,8 @@ class InputReader(_Reader):
         """Ask a poll input for one value (coalesced while a request is pending)."""
         self._poll.set()
 
-    def _open(self) -> Driver | None:
-        while not self._stop.is_set():
-            try:
-                driver = self._opener(self.settings)
-            except DeviceDisconnected as exc:
-                self._link("disconnected", str(exc))
-                self._backoff()
-                continue
-            except (DriverError, ValueError) as exc:
-                # A config the driver cannot use: retrying would not help.
-                self._link("failed", str(exc))
-                return None
-            self._link("connected")
-            return driver
-        return None
-
     def _run(self) -> None:
-        driver = self._open()
+        driver = self._open(lambda: self._opener(self.settings))
         if driver is None:
             return
         try:
@@ -250,24 +252,16 @@ class ScannerReader(_Reader):
         self.settings = settings
         self._opener = opener
 
+    def _open_scanner(self) -> Scanner:
+        scanner = self._opener(self.settings)
+        if scanner is None:
+            raise ValueError("a keyboard scanner types into the bench: no reader needed")
+        return scanner
+
     def _run(self) -> None:
-        scanner: Scanner | None = None
-        while scanner is None and not self._stop.is_set():
-            try:
-                scanner = self._opener(self.settings)
-            except DeviceDisconnected as exc:
-                self._link("disconnected", str(exc))
-                self._backoff()
-                continue
-            except (DriverError, ValueError) as exc:
-                self._link("failed", str(exc))
-                return
-            if scanner is None:
-                self._link("failed", "a keyboard scanner types into the bench: no reader needed")
-                return
+        scanner = self._open(self._open_scanner)
         if scanner is None:
             return
-        self._link("connected")
         try:
             while not self._stop.is_set():
                 try:

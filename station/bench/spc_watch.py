@@ -92,6 +92,14 @@ def limits_from_doc(doc: dict[str, Any]) -> ControlLimits:
     )
 
 
+def _known_limits(store: Store, plan: Plan, c: Characteristic) -> ControlLimits | None:
+    """The plan's approved limits, else the limits frozen in the store, else None."""
+    if c.spc is not None and c.spc.approved_limits:
+        return limits_for(c, [])
+    doc = store.spc_limits(plan.id, plan.rev, c.id)
+    return None if doc is None else limits_from_doc(doc)
+
+
 def current_limits(
     store: Store, plan: Plan, c: Characteristic, operator: str | None
 ) -> ControlLimits | None:
@@ -102,11 +110,9 @@ def current_limits(
     spec = c.spc
     if spec is None:
         return None
-    if spec.approved_limits:
-        return limits_for(c, [])
-    doc = store.spc_limits(plan.id, plan.rev, c.id)
-    if doc is not None:
-        return limits_from_doc(doc)
+    known = _known_limits(store, plan, c)
+    if known is not None:
+        return known
     need = spec.baseline * spec.subgroup
     values = store.first_values(plan.id, c.id, n=need, rev=plan.rev)
     groups = group_values(spec, values)
@@ -165,13 +171,8 @@ def view(store: Store, plan: Plan, c: Characteristic) -> SpcView | None:
     if spec is None or c.kind != "variable":
         return None
     values, start = _window(store, plan, c)
-    doc = store.spc_limits(plan.id, plan.rev, c.id)
-    lim: ControlLimits | None = None
     try:
-        if spec.approved_limits:
-            lim = limits_for(c, [])
-        elif doc is not None:
-            lim = limits_from_doc(doc)
+        lim = _known_limits(store, plan, c)
         if lim is None:
             need = spec.baseline * spec.subgroup
             return SpcView(

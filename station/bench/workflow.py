@@ -98,7 +98,6 @@ class BenchState:
     nc_for: Record | None = None  # the rejected inspection awaiting its NC
     check: InstrumentCheck | None = None
     spc_alerts: list[SpcAlert] = field(default_factory=list)
-    notices: list[Notice] = field(default_factory=list)
 
 
 class Workflow:
@@ -124,13 +123,21 @@ class Workflow:
         self.clock = clock
         self.reason = reason
         self.state = BenchState()
+        self._master_version = store.master_version()  # read first: a later change shows
         self.master: MasterData = store.master_data()
 
     # -- helpers ---------------------------------------------------------------------------
 
     def refresh_master(self) -> None:
-        """Re-read master data (the sync daemon may have applied new versions)."""
-        self.master = self.store.master_data()
+        """Re-read master data when the sync daemon has applied new versions since last time.
+
+        Called on every scan and reading, so it must not rebuild the whole snapshot each time
+        (20-30 ms with 300 plans and 300 instruments); the version check is one indexed query.
+        """
+        version = self.store.master_version()
+        if version != self._master_version:
+            self.master = self.store.master_data()
+            self._master_version = version
 
     def _event(self, kind: str, **detail: Any) -> Record:
         op = self.state.operator.id if self.state.operator else None
@@ -336,14 +343,10 @@ class Workflow:
 
     def _instrument_for(self, input_name: str) -> tuple[Instrument | None, str]:
         st = self.state
-        fixed = self.fixed_instrument(input_name)
-        iid = fixed
-        if iid is None and st.selected_instrument is not None:
-            iid = st.selected_instrument.id
-            self.store.bind_instrument(input_name, iid)
+        if st.selected_instrument is not None and self.fixed_instrument(input_name) is None:
+            self.store.bind_instrument(input_name, st.selected_instrument.id)
             st.selected_instrument = None
-        if iid is None:
-            iid = self.store.bindings().get(input_name)
+        iid = self.bound_instrument_id(input_name)
         if iid is None:
             return None, "no instrument bound to it: scan the instrument's label first"
         instrument = self.master.instrument(iid)
@@ -466,18 +469,17 @@ class Workflow:
             lot=d.part.lot,
             scan=d.part.scan,
         )
-        rejected = body["result"] == "reject"
+        result = str(body["result"])
         rec = self.store.append_and_clear_draft(
             "inspection",
             body,
             next_draft=(lambda r: {"schema": NC_OWED_SCHEMA, "inspection_seq": r.seq})
-            if rejected
+            if result == "reject"
             else None,
         )
         st.draft = None
         st.last_inspection = rec
         st.spc_alerts += check_after_part(self.store, d.plan, d.operator)
-        result = str(body["result"])
         spc = " SPC signal: acknowledge it." if st.spc_alerts else ""
         if result == "reject":
             st.nc_for = rec

@@ -68,8 +68,8 @@ def test_spc_works_offline_from_the_store_alone(wf: Workflow, store: Store, rd: 
     wf.scan("CAL-0042")
     for v in BASELINE[:5]:
         inspect(wf, rd, v)
-    v = wf.spc_view("bore-dia")
-    assert v is not None and v.limits_text == "baseline: 5/25 values collected"
+    shown = wf.spc_view("bore-dia")
+    assert shown is not None and shown.limits_text == "baseline: 5/25 values collected"
 
 
 def test_an_unacknowledged_signal_survives_a_bench_restart(
