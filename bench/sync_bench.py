@@ -27,105 +27,56 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
+from _harness import (
+    central,
+    cpu_s,
+    fill_store,
+    inspection_body,
+    raw_publish,
+    station_sync,
+    variable,
+)
 from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from sim._central_db import read_summary
 from sim.mosquitto import Mosquitto
 from sim.net import wait_until
 from station.store import Store
 
-ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
-TS = "2026-11-21T22:04:09.512Z"
 
-
-def inspection_body(i: int) -> dict[str, Any]:
+def bench_body(i: int) -> dict[str, Any]:
     """A realistic inspection record: 4 variable characteristics, one sample each."""
     chars = [("bore-dia", 12.35, 12.3, 12.4), ("length", 45.0, 44.9, 45.1)]
     chars += [("width", 20.0, 19.95, 20.05), ("height", 8.0, 7.9, 8.1)]
-    measurements = [
-        {
-            "characteristic": name,
-            "sample": 1,
-            "kind": "variable",
-            "value": round(nominal + 0.001 * (i % 7), 3),
-            "unit": "mm",
-            "raw": f"01A+{nominal:010.3f}",
-            "nominal": nominal,
-            "lsl": lsl,
-            "usl": usl,
-            "rule": "simple",
-            "u": None,
-            "verdict": "pass",
-            "instrument": "CAL-0042",
-            "cal_due": "2027-06-30",
-            "ts": TS,
-        }
-        for name, nominal, lsl, usl in chars
-    ]
-    return {
-        "plan": {"id": "P-1001", "rev": "C"},
-        "part": {"number": "PN-778", "serial": f"SN-{i:07d}", "lot": "L42", "scan": None},
-        "operator": "op-17",
-        "reason": "production",
-        "started": TS,
-        "completed": TS,
-        "result": "accept",
-        "measurements": measurements,
-    }
-
-
-def build_backlog(path: Path, n: int) -> float:
-    t0 = time.perf_counter()
-    with Store.open(path, site="plant-a", station="bench-01") as store:
-        for start in range(0, n, 500):
-            count = min(500, n - start)
-            store.append_many([("inspection", inspection_body(start + k)) for k in range(count)])
-    return n / (time.perf_counter() - t0)
+    return inspection_body(
+        i,
+        [
+            variable(
+                name,
+                round(nominal + 0.001 * (i % 7), 3),
+                nominal,
+                lsl,
+                usl,
+                raw=f"01A+{nominal:010.3f}",
+            )
+            for name, nominal, lsl, usl in chars
+        ],
+    )
 
 
 def raw_paho(port: int, payloads: list[tuple[str, bytes]]) -> float:
-    done = threading.Event()
-    acked = 0
-
-    def on_publish(c: mqtt.Client, u: Any, mid: int, rc: Any, p: Any) -> None:
-        nonlocal acked
-        acked += 1
-        if acked == len(payloads):
-            done.set()
-
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-raw", protocol=mqtt.MQTTv5)
-    client.on_publish = on_publish
-    client.connect("127.0.0.1", port)
-    client.loop_start()
-    while not client.is_connected():
-        time.sleep(0.01)
-    t0 = time.perf_counter()
-    for topic, payload in payloads:
-        client.publish(topic, payload, qos=1)
-    if not done.wait(300):
-        raise RuntimeError(f"raw paho: only {acked} of {len(payloads)} PUBACKs")
-    elapsed = time.perf_counter() - t0
-    client.disconnect()
-    client.loop_stop()
-    return len(payloads) / elapsed
-
-
-def cpu_s(pid: int) -> float:
-    """CPU seconds (user + system) used so far by process `pid` (proc(5): utime, stime)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """Messages per second of one plain paho client (the baseline), QoS 1, 20 in flight."""
+    return len(payloads) / raw_publish(port, payloads, client_id="bench-raw")
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -173,37 +124,41 @@ def run_daemon(
             cpu_at_birth.update({name: cpu_s(pid) for name, pid in pids.items()})
             born.set()
 
+    subscribed = threading.Event()
     watch = mqtt.Client(
         CallbackAPIVersion.VERSION2, client_id=f"bench-watch-{ack}", protocol=mqtt.MQTTv5
     )
     watch.on_message = on_message
+    watch.on_subscribe = lambda c, u, mid, rcs, p: subscribed.set()
     watch.connect("127.0.0.1", port)
     watch.loop_start()
-    watch.subscribe("qms/v1/plant-a/bench-01/status", qos=1)
-    time.sleep(0.3)
-    born.clear()  # a retained "online" from the previous run does not count
-    log = (root / "sync.log").open("wb")
-    daemon = subprocess.Popen([str(BIN / "station"), "sync", "-c", str(cfg)], stderr=log)
+    # Retain handling 2 (MQTT v5 §3.8.3.1): the retained "online" of the previous run is not
+    # sent, so the first "online" seen is this daemon's birth.
+    no_retained = SubscribeOptions(qos=1, retainHandling=SubscribeOptions.RETAIN_DO_NOT_SEND)
+    watch.subscribe("qms/v1/plant-a/bench-01/status", options=no_retained)
+    if not subscribed.wait(10):
+        raise RuntimeError("the status watcher got no SUBACK from the broker")
+    daemon = station_sync(cfg, root / "sync.log")
+    daemon.start()
+    assert daemon.pid is not None
     pids["daemon"] = daemon.pid
     try:
         if not born.wait(30):
-            raise RuntimeError(f"no birth message from the daemon; see {root / 'sync.log'}")
+            raise RuntimeError(f"no birth message from the daemon; see {daemon.log_path}")
         # An index seek rather than a count, so that polling every 10 ms takes the measured
         # processes as little CPU as possible.
         with Store.open(db, site="plant-a", station="bench-01") as store:
             while store.delivered_seq() < n:
-                if daemon.poll() is not None:
-                    raise RuntimeError(f"daemon exited; see {root / 'sync.log'}")
+                if not daemon.alive():
+                    raise RuntimeError(f"daemon exited; see {daemon.log_path}")
                 time.sleep(0.01)
             done_at = time.perf_counter()
             cpu = {name: (cpu_s(pid) - cpu_at_birth[name]) / n * 1e6 for name, pid in pids.items()}
             if store.status().pending:
-                raise RuntimeError(f"records still pending; see {root / 'sync.log'}")
-        rss = peak_rss_mb(daemon.pid)
+                raise RuntimeError(f"records still pending; see {daemon.log_path}")
+        rss = peak_rss_mb(pids["daemon"])
     finally:
-        daemon.terminate()
-        daemon.wait(30)
-        log.close()
+        daemon.term(30)
         watch.disconnect()
         watch.loop_stop()
     return DaemonRun(n / (done_at - born_at), rss, cpu)
@@ -221,10 +176,11 @@ def main() -> int:
     broker.start()
     port = broker.port
     assert broker.proc is not None
-    central: subprocess.Popen[bytes] | None = None
+    central_db = work / "central.db"
+    qms = central(port, central_db, work / "central.log")
     try:
         template = work / "template.db"
-        append_rate = build_backlog(template, n)
+        append_rate = fill_store(template, "bench-01", n, bench_body)
         with Store.open(template, site="plant-a", station="bench-01") as store:
             records = store.records(0, n)
         payloads = [(f"qms/v1/plant-a/bench-01/record/{r.type}", r.payload()) for r in records]
@@ -236,44 +192,29 @@ def main() -> int:
         on_broker = run_daemon(work, port, template, n, "broker", {"mosquitto": broker.proc.pid})
         raw2 = raw_paho(port, payloads)
 
-        central_db = work / "central.db"
-        central_log = (work / "central.log").open("wb")
-        central = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "sim.central", "--port", str(port)),
-                *("--db", str(central_db), "--client-id", f"bench-{uuid.uuid4().hex[:8]}"),
-            ],
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=central_log,
-        )
-        central_log.close()  # the child holds its own descriptor
-        started = central
+        qms.start()
 
         def central_connected() -> bool:
-            if started.poll() is not None:
-                raise RuntimeError(f"central exited; see {work / 'central.log'}")
-            return b"connected (session" in (work / "central.log").read_bytes()
+            if not qms.alive():
+                raise RuntimeError(f"central exited; see {qms.log_path}")
+            return b"connected (session" in qms.log_path.read_bytes()
 
         wait_until("central connected", central_connected, 30)
+        assert qms.pid is not None
         on_central = run_daemon(
             work,
             port,
             template,
             n,
             "central",
-            {"mosquitto": broker.proc.pid, "central": central.pid},
+            {"mosquitto": broker.proc.pid, "central": qms.pid},
         )
-        central.terminate()
-        central.wait(30)
-        central = None
+        qms.term(30)
         raw3 = raw_paho(port, payloads)
         summary = read_summary(central_db)
         exact = summary["unique"] == n and summary["gaps"] == 0 and summary["chain_valid"]
     finally:
-        if central is not None:
-            central.terminate()
-            central.wait(30)
+        qms.term(30)  # no-op when it already stopped
         broker.stop()
 
     print(f"sync bench: {n} inspection records, {size:.0f} B each, mosquitto on loopback,")

@@ -12,6 +12,10 @@ What an integrator's consumer has to do with the station's record stream (contra
 - compute, per station, the highest contiguous `seq` it holds: that is the only number it may
   acknowledge (`{"seq": N}` means every record with `seq <= N` is durably stored here).
 
+The canonical JSON and the hash are written out here rather than imported from the station's
+store (`station._store_ids`): this module is the oracle the end-to-end tests check the
+station's hashes against, so it must not share the code it checks.
+
 SQLite is used directly (this is the simulated QMS, not the station: the station's one-owner
 rule for its store does not apply here). Writes are batched by the caller: `ingest_many()`
 (or `ingest()`) as messages arrive, then `commit()` once, then acknowledge.
@@ -294,12 +298,6 @@ class CentralDB:
             (contiguous, site, station),
         )
         return contiguous
-
-    def contiguous_seq(self, site: str, station: str) -> int:
-        row = self._db.execute(
-            "SELECT contiguous_seq FROM stations WHERE site = ? AND station = ?", (site, station)
-        ).fetchone()
-        return int(row[0]) if row else 0
 
     # -- reading -------------------------------------------------------------------------------
 

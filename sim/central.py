@@ -84,7 +84,6 @@ class Central:
         self.host, self.port, self.site = host, port, site
         self.session_expiry = session_expiry
         self._inbox: list[tuple[str, bytes]] = []
-        self._connected = False
         self._stop = False
         self.stored = 0
         self.client = mqtt.Client(
@@ -116,7 +115,6 @@ class Central:
             if reason_code.is_failure:
                 log.error("broker refused the central's connection: %s", reason_code)
                 return
-            self._connected = True
             log.info("connected (session present: %s)", flags.session_present)
             client.subscribe(f"qms/v1/{self.site}/+/record/#", qos=1)
         except Exception:
@@ -131,7 +129,6 @@ class Central:
         properties: Properties | None,
     ) -> None:
         try:
-            self._connected = False
             log.warning("disconnected: %s", reason_code)
         except Exception:
             log.exception("on_disconnect failed")
@@ -216,7 +213,6 @@ class Central:
         next_try = 0.0
         while not self._stop:
             if self.client.socket() is None:
-                self._connected = False
                 now = time.monotonic()
                 if now >= next_try:
                     delay = 0.2 if self._connect() else min(delay * 2, 10.0)

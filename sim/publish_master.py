@@ -6,8 +6,9 @@
 
 Each file holds one master-data object; its `schema` field names the kind (contract mqtt.md,
 "Master data") and its `id` the topic's last level: `qms/v1/{site}/master/{kind}/{id}`.
-Files are validated against the contract's schemas first and nothing is published when one is
-invalid (`--no-validate` sends them anyway: that is how the station's rejection is tested).
+Files are validated first, with the station's own checks (`station.master`), and nothing is
+published when one is invalid (`--no-validate` sends them anyway: that is how the station's
+rejection is tested).
 An empty retained payload clears the retained message and tells the stations to delete the item.
 
 Exit status: 0 when the broker acknowledged every message with a success code, 1 when it
@@ -29,9 +30,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from station.schemas import MASTER_SCHEMA_IDS, SchemaName, schema_errors
-
-KINDS = ("plan", "instrument", "operator", "standard")
+from station.master import MASTER_KINDS, parse_json, validate_master
+from station.schemas import MASTER_SCHEMA_IDS
 
 
 class InputError(Exception):
@@ -43,11 +43,15 @@ def master_topic(site: str, kind: str, item_id: str) -> str:
 
 
 def load_item(path: Path, *, validate: bool) -> tuple[str, str, bytes]:
-    """(kind, id, payload) of one master-data file."""
+    """(kind, id, payload) of one master-data file.
+
+    With `validate`, the file passes the same checks the station applies on arrival
+    (`station.master`: strict JSON, schema, semantics), so what is published is accepted.
+    """
     raw = path.read_bytes()
     try:
-        doc = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        doc = (parse_json if validate else json.loads)(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:  # JSONDecodeError is a ValueError
         raise InputError(f"{path}: not UTF-8 JSON: {exc}") from None
     if not isinstance(doc, dict):
         raise InputError(f"{path}: expected a JSON object, got {type(doc).__name__}")
@@ -59,8 +63,7 @@ def load_item(path: Path, *, validate: bool) -> tuple[str, str, bytes]:
     if not isinstance(item_id, str) or not item_id:
         raise InputError(f"{path}: id: expected a non-empty string (got {item_id!r})")
     if validate:
-        name: SchemaName = kind  # type: ignore[assignment]
-        problems = schema_errors(name, doc)
+        problems = validate_master(kind, doc)
         if problems:
             raise InputError(f"{path}: " + "; ".join(problems))
     return kind, item_id, raw
@@ -148,8 +151,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.delete:
             kind, item_id = args.delete
-            if kind not in KINDS:
-                raise InputError(f"--delete: kind must be one of {', '.join(KINDS)} (got {kind!r})")
+            if kind not in MASTER_KINDS:
+                known = ", ".join(MASTER_KINDS)
+                raise InputError(f"--delete: kind must be one of {known} (got {kind!r})")
             messages = [(master_topic(args.site, kind, item_id), b"")]
         elif args.paths:
             items = collect(args.paths, validate=not args.no_validate)

@@ -74,7 +74,6 @@ class SyncDaemon:
         *,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.cfg = cfg
         self.mqtt = cfg.mqtt
         self.store = store
         self.notifier = notifier

@@ -54,7 +54,6 @@ class Reason:
 @dataclass(frozen=True)
 class Connected:
     reason: Reason
-    session_present: bool
 
 
 @dataclass(frozen=True)

@@ -99,7 +99,6 @@ class DeliveryWindow:
         self.acked = store.delivered_seq()  # central: highest seq the QMS acked
         self.paused_until = 0.0
         self.refused_seq: int | None = None
-        self.refusal_reason: str | None = None
         self.resend_streak = 0
         self.progress_at = now  # central: when an ack last moved `acked` forward
         self.more = True  # there may be more to publish than was read so far
@@ -165,9 +164,6 @@ class DeliveryWindow:
         if self.mode == "central":
             self.awaiting[seq] = now
 
-    def is_record_mid(self, mid: int) -> bool:
-        return mid in self.inflight
-
     # -- acknowledgements ---------------------------------------------------------------------
 
     def puback(self, mid: int, failure: str | None, now: float) -> Refusal | None:
@@ -183,12 +179,12 @@ class DeliveryWindow:
                 self._published.append(seq)
             if seq == self.refused_seq:
                 self.refusals.reset()
-                self.refused_seq = self.refusal_reason = None
+                self.refused_seq = None
             return None
         first = now >= self.paused_until
         if first:
             self.paused_until = now + self.refusals.next_delay()
-            self.refused_seq, self.refusal_reason = seq, failure
+            self.refused_seq = seq
             self._go_back()
         return Refusal(seq, failure, self.paused_until - now, first)
 

@@ -49,10 +49,6 @@ class Notifier:
         return cls(address, usec)
 
     @property
-    def enabled(self) -> bool:
-        return self.address is not None
-
-    @property
     def watchdog_interval_s(self) -> float | None:
         """How often to ping: half the watchdog period (sd_watchdog_enabled(3)), or None."""
         if self.address is None or self.watchdog_usec is None:

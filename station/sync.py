@@ -122,7 +122,7 @@ class PahoLink:
         self, c: mqtt.Client, u: Any, flags: mqtt.ConnectFlags, rc: ReasonCode, p: Any
     ) -> None:
         try:
-            self.events.put(Connected(_reason(rc), bool(flags.session_present)))
+            self.events.put(Connected(_reason(rc)))
         except Exception:
             log.exception("on_connect callback failed")
 

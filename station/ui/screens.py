@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, cast
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Static
 
@@ -73,8 +74,15 @@ class BenchScreen(Screen[None]):
         """Status line and inputs (also called by the clock and the status poller)."""
         if not self.is_mounted:
             return
-        self.query_one("#status", Panel).show(self.bench.status_text())
-        self.query_one("#inputs", Panel).show(self.bench.inputs_text())
+        # The poller's message can arrive while the app tears the screen down: its children
+        # are gone before `is_mounted` turns false, and then there is nothing to redraw.
+        try:
+            status = self.query_one("#status", Panel)
+            inputs = self.query_one("#inputs", Panel)
+        except NoMatches:
+            return
+        status.show(self.bench.status_text())
+        inputs.show(self.bench.inputs_text())
 
     def refresh_body(self) -> None:
         """Subclasses re-render their body."""

@@ -2,11 +2,13 @@
 subprocesses for the central QMS (`python -m sim.central`) and the daemon (`station sync`).
 
 Everything runs for real on loopback: mosquitto from tests/conftest.py, paho, SQLite files.
-Readiness and progress are observed by polling with deadlines, never by fixed sleeps.
+Readiness and progress are observed by polling with deadlines (`sim.net.wait_until`), never by
+fixed sleeps.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -25,11 +27,20 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
 from sim._central_db import read_summary
+from sim.net import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
-VENV_BIN = Path(sys.executable).parent
-STATION = str(VENV_BIN / "station")
+STATION = str(Path(sys.executable).parent / "station")
 ZERO = "0" * 64
+
+
+@contextlib.contextmanager
+def explained(detail: Callable[[], str]) -> Iterator[None]:
+    """Turn `sim.net.wait_until`'s TimeoutError into a test failure that shows `detail()`."""
+    try:
+        yield
+    except TimeoutError as exc:
+        raise AssertionError(f"{exc}:\n{detail()}") from None
 
 
 def canonical(obj: Any) -> bytes:
@@ -80,6 +91,7 @@ class Probe:
     client: mqtt.Client = field(init=False)
     messages: list[mqtt.MQTTMessage] = field(default_factory=list)
     results: dict[int, ReasonCode] = field(default_factory=dict)
+    subacks: dict[int, list[ReasonCode]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.client = mqtt.Client(
@@ -87,24 +99,34 @@ class Probe:
         )
         self.client.on_message = lambda c, u, m: self.messages.append(m)
         self.client.on_publish = lambda c, u, mid, rc, p: self.results.__setitem__(mid, rc)
+        self.client.on_subscribe = lambda c, u, mid, rcs, p: self.subacks.__setitem__(mid, rcs)
         self.client.connect("127.0.0.1", self.port, keepalive=30)
         self.pump_until(self.client.is_connected, 5.0, "probe connect")
 
-    def pump(self, seconds: float = 0.05) -> None:
+    def pump_until(self, cond: Callable[[], bool], deadline_s: float, what: str) -> None:
+        """Run paho's loop (this thread) until `cond` holds."""
+
+        def pumped() -> bool:
+            if cond():
+                return True
+            self.client.loop(timeout=0.02)
+            return cond()
+
+        with explained(lambda: f"{len(self.messages)} messages received"):
+            wait_until(what, pumped, deadline_s, every=0.0)
+
+    def pump(self, seconds: float) -> None:
+        """Run paho's loop for `seconds`: a deliberate window for what must NOT arrive."""
         end = time.monotonic() + seconds
         while time.monotonic() < end:
             self.client.loop(timeout=0.02)
 
-    def pump_until(self, cond: Callable[[], bool], deadline_s: float, what: str) -> None:
-        end = time.monotonic() + deadline_s
-        while not cond():
-            if time.monotonic() > end:
-                raise AssertionError(f"timed out after {deadline_s}s waiting for {what}")
-            self.client.loop(timeout=0.02)
-
     def subscribe(self, topic: str) -> None:
-        self.client.subscribe(topic, qos=1)
-        self.pump(0.2)
+        """Subscribe at QoS 1 and return once the broker's SUBACK granted it."""
+        mid = self.client.subscribe(topic, qos=1)[1]
+        assert mid is not None
+        self.pump_until(lambda: mid in self.subacks, 5.0, f"SUBACK for {topic}")
+        assert not any(rc.is_failure for rc in self.subacks[mid]), self.subacks[mid]
 
     def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> ReasonCode:
         mid = self.client.publish(topic, payload, qos=1, retain=retain).mid
@@ -184,14 +206,18 @@ class Proc:
         assert self.proc is not None and self.proc.stdout is not None
         return self.proc.stdout.read().decode()
 
-    def wait_log(self, text: str, deadline_s: float = 15.0) -> None:
-        end = time.monotonic() + deadline_s
-        while text not in self.log:
-            if time.monotonic() > end:
-                raise AssertionError(f"{text!r} not in log after {deadline_s}s:\n{self.log}")
+    def wait_log(self, text: str, deadline_s: float = 15.0, *, since: int = 0) -> None:
+        """Wait until `text` is in the log after its first `since` characters."""
+
+        def logged() -> bool:
+            if text in self.log[since:]:
+                return True
             if not self.alive():
                 raise AssertionError(f"process exited before logging {text!r}:\n{self.log}")
-            time.sleep(0.05)
+            return False
+
+        with explained(lambda: self.log):
+            wait_until(f"{text!r} in the log", logged, deadline_s)
 
 
 @pytest.fixture
@@ -228,17 +254,18 @@ def wait_summary(
     db: Path, cond: Callable[[dict[str, Any]], bool], deadline_s: float, what: str
 ) -> dict[str, Any]:
     """Poll the central's database summary until `cond` holds."""
-    end = time.monotonic() + deadline_s
     last: dict[str, Any] = {}
-    while True:
-        if db.exists():
-            last = read_summary(db)
-            if cond(last):
-                return last
-        if time.monotonic() > end:
-            brief = {k: v for k, v in last.items() if k != "stations"}
-            raise AssertionError(f"timed out after {deadline_s}s waiting for {what}: {brief}")
-        time.sleep(0.2)
+
+    def holds() -> bool:
+        nonlocal last
+        if not db.exists():
+            return False
+        last = read_summary(db)
+        return cond(last)
+
+    with explained(lambda: str({k: v for k, v in last.items() if k != "stations"})):
+        wait_until(what, holds, deadline_s, every=0.2)
+    return last
 
 
 @dataclass(frozen=True)
@@ -355,17 +382,31 @@ class StationEnv:
         result: dict[str, Any] = json.loads(out.stdout)
         return result
 
+    def sync_state(self) -> tuple[bool, str]:
+        """What the daemon last told the bench: online or not, and why."""
+        with self.store() as s:
+            online, detail, _ = s.sync_state()
+            return bool(online), str(detail)
+
+    def fill(self, n: int) -> None:
+        """Append `n` event records, as the bench would."""
+        with self.store() as s:
+            s.append_many([("event", event_body(k)) for k in range(n)])
+
     def wait_pending(self, cond: Callable[[int], bool], deadline_s: float, what: str) -> int:
-        end = time.monotonic() + deadline_s
-        while True:
-            n = self.pending() if self.db.exists() else -1
-            if n >= 0 and cond(n):
-                return n
-            if time.monotonic() > end:
-                raise AssertionError(f"timed out after {deadline_s}s waiting for {what}: {n}")
+        """Poll the store's pending count until `cond` holds; fail at once if the daemon exits."""
+        n = -1
+
+        def holds() -> bool:
+            nonlocal n
             if self.daemon is not None and not self.daemon.alive():
                 raise AssertionError(f"station sync exited:\n{self.daemon.log}")
-            time.sleep(0.05)
+            n = self.pending() if self.db.exists() else -1
+            return n >= 0 and cond(n)
+
+        with explained(lambda: f"pending {n}"):
+            wait_until(what, holds, deadline_s)
+        return n
 
     def events(self, kind: str) -> list[dict[str, Any]]:
         with self.store() as s:

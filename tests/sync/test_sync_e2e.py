@@ -9,16 +9,19 @@ every hash link valid, and the station sees every one of them delivered.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from sim.net import wait_until
+from station.schemas import schema_errors
+
 pytestmark = [pytest.mark.mosquitto, pytest.mark.slow]
 
 N = 10_000
+STATUS = "qms/v1/plant-a/bench-01/status"
 
 
 def complete(summary: dict[str, Any], n: int = N) -> bool:
@@ -35,6 +38,28 @@ def assert_exact(summary: dict[str, Any], n: int = N) -> None:
     assert station["contiguous_seq"] == n and station["last_seq"] == n, station
 
 
+def assert_all_delivered(st: Any, kit: Any, central_db: Path, n: int = N) -> None:
+    """The store sees nothing pending and the central holds exactly seq 1..n, chain valid."""
+    st.wait_pending(lambda p: p == 0, 120.0, f"all {n} records acked by the central")
+    assert_exact(kit.wait_summary(central_db, lambda s: complete(s, n), 10.0, f"{n} unique"), n)
+
+
+@pytest.fixture
+def mid_drain(
+    mosquitto: Any,
+    start_central: Callable[..., Any],
+    station_env: Callable[..., Any],
+    template_db: Path,
+) -> tuple[Any, Any]:
+    """(central, station): the daemon draining the backlog at 2,500 records/s, 30% acked."""
+    central = start_central(mosquitto.port)
+    st = station_env(mosquitto.port, ack="central", max_rate=2500)
+    st.use_backlog(template_db)
+    st.start()
+    st.wait_pending(lambda n: n <= N - 3000, 60.0, "30% delivered")
+    return central, st
+
+
 def test_backlog_drains_to_the_central_exactly_once_per_id(
     mosquitto: Any,
     start_central: Callable[..., Any],
@@ -49,100 +74,74 @@ def test_backlog_drains_to_the_central_exactly_once_per_id(
     st.use_backlog(template_db)
     daemon = st.start()
 
-    st.wait_pending(lambda n: n == 0, 90.0, "every record acked by the central")
-    summary = kit.wait_summary(tmp_path / "central.db", complete, 10.0, "10,000 unique")
-    assert_exact(summary)
+    assert_all_delivered(st, kit, tmp_path / "central.db")
     assert st.cli_status()["delivered_seq"] == N
 
     probe = probe_factory(mosquitto.port)
-    probe.subscribe("qms/v1/plant-a/bench-01/status")
-    birth = json.loads(probe.payloads("qms/v1/plant-a/bench-01/status")[-1])
-    assert birth["state"] == "online" and birth["schema"] == "station.status/1"
+    probe.subscribe(STATUS)
+    probe.pump_until(lambda: probe.payloads(STATUS), 5.0, "the retained status")
+    birth = json.loads(probe.payloads(STATUS)[-1])
+    assert schema_errors("status", birth) == [] and birth["state"] == "online"
     assert birth["last_seq"] == N and birth["version"]
+    assert [m.retain for m in probe.messages] == [True]
 
     assert daemon.terminate() == 0
     probe.pump_until(
-        lambda: b'"state":"offline"' in probe.payloads("qms/v1/plant-a/bench-01/status")[-1],
-        5.0,
-        "offline status",
+        lambda: b'"state":"offline"' in probe.payloads(STATUS)[-1], 5.0, "offline status"
     )
-    with st.store() as store:
-        online, _, _ = store.sync_state()
-    assert online is False
+    assert schema_errors("status", json.loads(probe.payloads(STATUS)[-1])) == []
+    assert st.sync_state() == (False, "stopped")
 
 
 def test_broker_killed_mid_drain_loses_nothing(
-    mosquitto: Any,
-    start_central: Callable[..., Any],
-    station_env: Callable[..., Any],
-    template_db: Path,
-    kit: Any,
-    tmp_path: Path,
+    mosquitto: Any, mid_drain: tuple[Any, Any], kit: Any, tmp_path: Path
 ) -> None:
-    start_central(mosquitto.port)
-    st = station_env(mosquitto.port, ack="central", max_rate=2500)
-    st.use_backlog(template_db)
-    st.start()
-    st.wait_pending(lambda n: n <= N - 3000, 60.0, "a third delivered")
-
+    _, st = mid_drain
     mosquitto.kill()  # SIGKILL, persistence off: sessions, queues and in-flight are gone
-    time.sleep(0.5)
+    # The daemon notices before the broker is back (it tells the bench it is offline).
+    wait_until("the daemon offline", lambda: not st.sync_state()[0], 10.0)
+    assert st.sync_state()[1].startswith(f"connection to 127.0.0.1:{mosquitto.port} ")
     mosquitto.start()
 
-    st.wait_pending(lambda n: n == 0, 120.0, "every record acked after the broker restart")
-    summary = kit.wait_summary(tmp_path / "central.db", complete, 10.0, "10,000 unique")
-    assert_exact(summary)
-    assert "lost" in st.daemon.log or "closed" in st.daemon.log
+    assert_all_delivered(st, kit, tmp_path / "central.db")
 
 
 def test_daemon_killed_mid_drain_and_restarted_loses_nothing(
-    mosquitto: Any,
-    start_central: Callable[..., Any],
-    station_env: Callable[..., Any],
-    template_db: Path,
-    kit: Any,
-    tmp_path: Path,
+    mosquitto: Any, mid_drain: tuple[Any, Any], probe_factory: Any, kit: Any, tmp_path: Path
 ) -> None:
-    start_central(mosquitto.port)
-    st = station_env(mosquitto.port, ack="central", max_rate=2500)
-    st.use_backlog(template_db)
-    first = st.start()
-    st.wait_pending(lambda n: n <= N - 3000, 60.0, "a third delivered")
-    first.kill()  # SIGKILL: no offline status, marks not yet committed are lost
+    _, st = mid_drain
+    probe = probe_factory(mosquitto.port)
+    probe.subscribe(STATUS)
+    st.daemon.kill()  # SIGKILL: no offline status of its own, uncommitted marks are lost
+    # The broker publishes the daemon's last will instead (contract mqtt.md, "Status").
+    probe.pump_until(
+        lambda: any(b'"state":"offline"' in p for p in probe.payloads(STATUS)), 10.0, "the will"
+    )
+    will = json.loads(probe.payloads(STATUS)[-1])
+    assert schema_errors("status", will) == [] and will["state"] == "offline"
 
     st.start()
-    st.wait_pending(lambda n: n == 0, 120.0, "every record acked after the restart")
-    summary = kit.wait_summary(tmp_path / "central.db", complete, 10.0, "10,000 unique")
-    assert_exact(summary)
+    assert_all_delivered(st, kit, tmp_path / "central.db")
 
 
 def test_central_away_for_a_while_then_back(
     mosquitto: Any,
     start_central: Callable[..., Any],
-    station_env: Callable[..., Any],
-    template_db: Path,
+    mid_drain: tuple[Any, Any],
     kit: Any,
     tmp_path: Path,
 ) -> None:
-    central = start_central(mosquitto.port)
-    st = station_env(mosquitto.port, ack="central", max_rate=2500)
-    st.use_backlog(template_db)
-    st.start()
-    st.wait_pending(lambda n: n <= N - 3000, 60.0, "a third delivered")
-
+    central, st = mid_drain
+    log_mark = len(st.daemon.log)
     assert central.terminate() == 0  # its session (and queue) stay at the broker
     at_stop = st.cli_status()["pending"]
-    with st.store() as store:  # the bench keeps inspecting meanwhile
-        store.append_many([("event", {"kind": "test", "operator": None, "detail": {}})] * 500)
-    time.sleep(3.0)  # longer than resend_after_s: the daemon re-publishes into the void
+    st.fill(500)  # the bench keeps inspecting meanwhile
+    # After resend_after_s (2 s) without an ack the daemon re-publishes into the void.
+    st.daemon.wait_log("no ack from the QMS for seq", 15.0, since=log_mark)
     while_away = st.cli_status()
     assert while_away["pending"] > at_stop >= 1000, (at_stop, while_away)  # it rose
     assert while_away["last_seq"] == N + 500
-    assert "no ack from the QMS for seq" in st.daemon.log  # it re-published meanwhile
 
     start_central(mosquitto.port)
-    st.wait_pending(lambda n: n == 0, 120.0, "every record acked once the central is back")
-    back = st.cli_status()
-    assert back["pending"] == 0 and back["delivered_seq"] == N + 500
-    summary = kit.wait_summary(tmp_path / "central.db", lambda s: complete(s, N + 500), 10.0, "all")
-    assert_exact(summary, N + 500)
+    assert_all_delivered(st, kit, tmp_path / "central.db", N + 500)
+    assert st.cli_status()["delivered_seq"] == N + 500

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from sim.net import wait_until
 from station._sync_master import MasterInbox
 from station.store import Store
 
@@ -144,7 +145,7 @@ def publish_master(port: int, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def wait_events(st: Any, kind: str, n: int, probe: Any) -> list[dict[str, Any]]:
+def wait_events(st: Any, kind: str, n: int) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
 
     def enough() -> bool:
@@ -152,7 +153,7 @@ def wait_events(st: Any, kind: str, n: int, probe: Any) -> list[dict[str, Any]]:
         found = st.events(kind)
         return len(found) >= n
 
-    probe.pump_until(enough, 15.0, f"{n} {kind} events")
+    wait_until(f"{n} {kind} events in the store", enough, 15.0)
     return found
 
 
@@ -180,7 +181,7 @@ def test_daemon_applies_rejects_and_deletes_master_data_over_mqtt(
     assert f"published {TOPIC}" in out.stdout
 
     probe = probe_factory(mosquitto.port)
-    wait_events(st, "master-applied", 3, probe)  # the file, then CAL-1 and CAL-2 over MQTT
+    wait_events(st, "master-applied", 3)  # the file, then CAL-1 and CAL-2 over MQTT
     with st.store() as s:
         assert s.master_doc("instrument", "CAL-1") == newer
 
@@ -188,7 +189,7 @@ def test_daemon_applies_rejects_and_deletes_master_data_over_mqtt(
         if "CAL 1" in topic:
             continue  # a topic with a space cannot be published through mosquitto's checks
         assert not probe.publish(topic, payload, retain=True).is_failure
-    rejected = wait_events(st, "master-rejected", len(BAD) - 1, probe)
+    rejected = wait_events(st, "master-rejected", len(BAD) - 1)
     reasons = "\n".join(e["detail"]["reason"] for e in rejected)
     for case, topic, _payload, reason in BAD:
         if "CAL 1" not in topic:
@@ -199,7 +200,7 @@ def test_daemon_applies_rejects_and_deletes_master_data_over_mqtt(
 
     out = publish_master(mosquitto.port, "--delete", "instrument", "CAL-2")
     assert out.returncode == 0, out.stderr
-    wait_events(st, "master-applied", 4, probe)
+    wait_events(st, "master-applied", 4)
     with st.store() as s:
         assert s.master_doc("instrument", "CAL-2") is None
     assert "master data rejected, nothing changed" in daemon.log
@@ -211,3 +212,14 @@ def test_publish_master_refuses_an_invalid_file_unless_told(tmp_path: Path) -> N
     out = publish_master(1, str(tmp_path))
     assert out.returncode == 2
     assert "bad.json: $.status" in out.stderr
+    # The station's own strict parsing too: a duplicate key would be rejected on arrival.
+    (tmp_path / "bad.json").write_text(
+        '{"schema": "qms.master/instrument@1", "id": "CAL-1", "id": "CAL-1"}'
+    )
+    out = publish_master(1, str(tmp_path))
+    assert out.returncode == 2
+    assert 'bad.json: not UTF-8 JSON: duplicate key "id"' in out.stderr
+    # --no-validate goes on to the broker (none listens on port 1).
+    out = publish_master(1, "--no-validate", str(tmp_path))
+    assert out.returncode == 1
+    assert "cannot connect to 127.0.0.1:1" in out.stderr

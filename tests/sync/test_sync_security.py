@@ -11,7 +11,6 @@ import datetime as dt
 import ipaddress
 import shutil
 import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -122,11 +121,6 @@ def password_file(folder: Path, password: str = PASSWORD, mode: int = 0o600) -> 
     return path
 
 
-def fill(st: Any, n: int = 50) -> None:
-    with st.store() as store:
-        store.append_many([("event", {"kind": "test", "operator": None, "detail": {}})] * n)
-
-
 def tls_broker(factory: Any, folder: Path, pki: Pki, *, acl: str | None = None) -> Any:
     folder.mkdir(parents=True, exist_ok=True)
     conf = [
@@ -145,19 +139,36 @@ def tls_broker(factory: Any, folder: Path, pki: Pki, *, acl: str | None = None) 
     return broker
 
 
-def test_tls_with_a_ca_and_a_password_delivers(
-    mosquitto_factory: Any, station_env: Callable[..., Any], tmp_path: Path
-) -> None:
+def tls_station(
+    mosquitto_factory: Any,
+    station_env: Callable[..., Any],
+    tmp_path: Path,
+    *,
+    records: int,
+    trust: Path | None = None,
+    password: str = PASSWORD,
+    acl: str | None = None,
+) -> Any:
+    """A TLS broker with a password file (and `acl`), and a station configured for it:
+    user bench-01 with `password`, trusting the broker's CA unless `trust` names another.
+    The station's store holds `records` pending records; the daemon is not started."""
     pki = make_pki(tmp_path / "pki", "plant")
-    broker = tls_broker(mosquitto_factory, tmp_path / "broker", pki)
+    broker = tls_broker(mosquitto_factory, tmp_path / "broker", pki, acl=acl)
     st = station_env(
         broker.port,
         ack="broker",
-        tls_ca=pki.ca,
+        tls_ca=trust or pki.ca,
         username="bench-01",
-        password_file=password_file(tmp_path),
+        password_file=password_file(tmp_path, password),
     )
-    fill(st)
+    st.fill(records)
+    return st
+
+
+def test_tls_with_a_ca_and_a_password_delivers(
+    mosquitto_factory: Any, station_env: Callable[..., Any], tmp_path: Path
+) -> None:
+    st = tls_station(mosquitto_factory, station_env, tmp_path, records=50)
     daemon = st.start()
     st.wait_pending(lambda n: n == 0, 20.0, "50 records PUBACKed over TLS")
     assert "tls=on" in daemon.log
@@ -168,17 +179,8 @@ def test_tls_with_a_ca_and_a_password_delivers(
 def test_a_broker_certificate_from_another_ca_is_refused_clearly(
     mosquitto_factory: Any, station_env: Callable[..., Any], tmp_path: Path
 ) -> None:
-    pki = make_pki(tmp_path / "pki", "plant")
     stranger = make_pki(tmp_path / "other", "stranger")
-    broker = tls_broker(mosquitto_factory, tmp_path / "broker", pki)
-    st = station_env(
-        broker.port,
-        ack="broker",
-        tls_ca=stranger.ca,
-        username="bench-01",
-        password_file=password_file(tmp_path),
-    )
-    fill(st)
+    st = tls_station(mosquitto_factory, station_env, tmp_path, records=50, trust=stranger.ca)
     daemon = st.start()
     daemon.wait_log("TLS: the broker's certificate was not accepted", 15.0)
     assert any(
@@ -194,16 +196,9 @@ def test_a_broker_certificate_from_another_ca_is_refused_clearly(
 def test_a_wrong_password_is_refused_clearly(
     mosquitto_factory: Any, station_env: Callable[..., Any], tmp_path: Path
 ) -> None:
-    pki = make_pki(tmp_path / "pki", "plant")
-    broker = tls_broker(mosquitto_factory, tmp_path / "broker", pki)
-    st = station_env(
-        broker.port,
-        ack="broker",
-        tls_ca=pki.ca,
-        username="bench-01",
-        password_file=password_file(tmp_path, "not-the-password"),
+    st = tls_station(
+        mosquitto_factory, station_env, tmp_path, records=5, password="not-the-password"
     )
-    fill(st, 5)
     daemon = st.start()
     daemon.wait_log("refused the connection", 15.0)
     assert "check mqtt.username and mqtt.password_file" in daemon.log
@@ -223,44 +218,27 @@ def test_a_loose_or_missing_password_file_stops_the_start(
     if mode is None:
         path.unlink()
     st = station_env(free_port(), username="bench-01", password_file=path)
-    st.write_config()
-    out = subprocess.run(
-        [str(Path(sys.executable).parent / "station"), "sync", "-c", str(st.cfg)],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
-    assert out.returncode == 2, out.stderr
-    assert message in out.stderr
-    assert str(path) in out.stderr
+    daemon = st.start()
+    assert daemon.proc.wait(timeout=30) == 2, daemon.log
+    assert message in daemon.log
+    assert str(path) in daemon.log
 
 
 def test_an_acl_refusal_leaves_records_pending_and_says_so(
     mosquitto_factory: Any, station_env: Callable[..., Any], tmp_path: Path
 ) -> None:
-    pki = make_pki(tmp_path / "pki", "plant")
     acl = (
         "user bench-01\n"
         "topic readwrite qms/v1/plant-a/bench-01/status\n"
         "topic read qms/v1/plant-a/master/#\n"
     )
-    broker = tls_broker(mosquitto_factory, tmp_path / "broker", pki, acl=acl)
-    st = station_env(
-        broker.port,
-        ack="broker",
-        tls_ca=pki.ca,
-        username="bench-01",
-        password_file=password_file(tmp_path),
-    )
-    fill(st, 30)
+    st = tls_station(mosquitto_factory, station_env, tmp_path, records=30, acl=acl)
     daemon = st.start()
     daemon.wait_log("broker refused record seq 1: Not authorized", 15.0)
     assert "NOT delivered, it stays pending" in daemon.log
     assert "Check the broker's ACL for user 'bench-01'" in daemon.log
     assert st.pending() == 30
-    with st.store() as store:
-        online, detail, _ = store.sync_state()
+    online, detail = st.sync_state()
     assert online is True and "broker refuses records: Not authorized" in detail
     assert st.cli_status()["pending"] == 30
     assert daemon.terminate() == 0
