@@ -58,7 +58,6 @@ from station.config import load_config  # noqa: E402
 from station.settings import Config  # noqa: E402
 from station.store import Store  # noqa: E402
 from station.ui.app import BenchApp  # noqa: E402
-from station.ui.launch import bootstrap_master  # noqa: E402
 from station.ui.widgets import InputEventMessage  # noqa: E402
 
 FIXED = datetime(2026, 11, 21, 10, 0, 0, tzinfo=UTC)
@@ -86,7 +85,7 @@ def open_store(cfg: Config, db: Path | None = None) -> Store:
     store = Store.open(
         db or cfg.station.db_path, site=cfg.station.site, station=cfg.station.id, clock=clock
     )
-    bootstrap_master(cfg, store)  # as run_bench does
+    store.bootstrap_master_dir(cfg.master.dir)  # as run_bench does
     return store
 
 

@@ -8,15 +8,19 @@ same transaction as the change; bindings, the draft and the sync state are plain
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any, cast
 
 from station import _store_master as master
 from station._store_base import StoreBase
 from station._store_types import Record, StoreError
 from station.core.model import MasterData
-from station.master import master_snapshot
+from station.master import load_master_dir, master_snapshot
+
+log = logging.getLogger("station.store")
 
 
 def draft_text(doc: dict[str, Any]) -> str:
@@ -107,6 +111,26 @@ class StateMixin(StoreBase):
                     ts=now,
                 )
                 changed += event is not None
+        return changed
+
+    def bootstrap_master_dir(self, folder: Path | None) -> int:
+        """Load the `[master] dir` files and `bootstrap_master` them; return how many changed.
+
+        `folder` None (no `[master] dir` configured) changes nothing.
+
+        A file with problems is logged (one line each, as `check-config` prints them) and not
+        used; the others still apply, so one bad file never leaves the bench without data.
+
+        Raises:
+            StoreError: the store refused the write.
+        """
+        if folder is None:
+            return 0
+        docs, problems = load_master_dir(folder)
+        for line in problems:
+            log.error("master-data folder: %s (file not used)", line)
+        changed = self.bootstrap_master((d.kind, d.id, d.doc) for d in docs)
+        log.info("master-data folder %s: %d documents, %d applied", folder, len(docs), changed)
         return changed
 
     def master_doc(self, kind: str, item_id: str) -> dict[str, Any] | None:

@@ -51,6 +51,7 @@ RECONNECT_MAX_S = 30.0
 CONNACK_TIMEOUT_S = 10.0
 HEARTBEAT_S = 30.0  # sync-state heartbeat when systemd's watchdog is off
 IDLE_POLL_S = 0.1  # how often an idle daemon looks for new records
+PRUNE_EVERY_S = 3600.0  # retention (`[station] retention_days`) is applied at start, then hourly
 OFFLINE_PUBACK_TIMEOUT_S = 5.0
 _AUTH_REASONS = ("Bad user name or password", "Not authorized")
 
@@ -96,6 +97,7 @@ class SyncDaemon:
         self.next_attempt = now
         self.connect_started = 0.0
         self.last_beat = float("-inf")
+        self.last_prune = float("-inf")
         self.stopping = False
         self.link = link
         self._events = events
@@ -335,6 +337,19 @@ class SyncDaemon:
         if self.notifier.watchdog_interval_s is not None:
             self.notifier.watchdog()
 
+    def _prune(self, now: float) -> None:
+        """Apply the retention: delivered records older than `retention_days` go (hourly).
+
+        The sync daemon does it because it is the process that learns of deliveries; the
+        store never removes an undelivered record and keeps the chain verifiable.
+        """
+        if self.store.retention_days is None or now - self.last_prune < PRUNE_EVERY_S:
+            return
+        self.last_prune = now
+        removed = self.store.prune(datetime.now(UTC))
+        if removed:
+            log.info("retention: pruned %d delivered records", removed)
+
     def iteration(self) -> None:
         """One pass: network, events, publishing, timers, commits, health."""
         now = self.clock()
@@ -350,6 +365,7 @@ class SyncDaemon:
         # Batched while draining; at once when the backlog is done (nothing more in flight).
         self.window.flush(now, force=not self.window.inflight and not self.window.more)
         self._heartbeat(now)
+        self._prune(now)
 
     def stop(self, signum: int = 0, frame: FrameType | None = None) -> None:
         self.stopping = True

@@ -102,7 +102,7 @@ def verify(config_path: Path) -> None:
             err=True,
         )
         sys.exit(1)
-    with Store.open(cfg.station.db_path, site=cfg.station.site, station=cfg.station.id) as store:
+    with Store.for_config(cfg) as store:
         result = store.verify()
     if not result.ok:
         click.echo(f"seq {result.first_bad_seq}: {result.reason}", err=True)
@@ -122,7 +122,7 @@ def status(config_path: Path) -> None:
     from station.store import Store
 
     cfg = load(config_path)
-    with Store.open(cfg.station.db_path, site=cfg.station.site, station=cfg.station.id) as store:
+    with Store.for_config(cfg) as store:
         click.echo(json.dumps(store.status().as_dict()))
 
 

@@ -40,6 +40,7 @@ from station._store_types import (
 )
 from station.config import NAME_RE, NAME_RULE
 from station.core.timefmt import format_ts
+from station.settings import Config
 
 MIB = 1024 * 1024  # `storage_budget_mb` counts MiB
 PendingPayload = tuple[int, RecordType, bytes]  # (seq, type, MQTT payload)
@@ -103,6 +104,23 @@ class Store(StateMixin, Queries):
             budget_mb=budget_mb,
             retention_days=retention_days,
             clock=clock or utc_now,
+        )
+
+    @classmethod
+    def for_config(cls, cfg: Config, *, clock: Callable[[], datetime] | None = None) -> Store:
+        """Open the store a station config names: its file, ids, budget and retention.
+
+        Raises:
+            StoreError: as `open`.
+        """
+        st = cfg.station
+        return cls.open(
+            st.db_path,
+            site=st.site,
+            station=st.id,
+            budget_mb=st.storage_budget_mb,
+            retention_days=st.retention_days,
+            clock=clock,
         )
 
     def close(self) -> None:

@@ -55,7 +55,6 @@ from station._sync_events import (
     Topics,
 )
 from station._sync_security import SecurityConfigError, read_password, tls_context
-from station.master import load_master_dir
 from station.notify import Notifier
 from station.schemas.fast import use_compiled
 from station.settings import Config
@@ -202,18 +201,6 @@ class PahoLink:
             self.client.loop_misc()
 
 
-def _bootstrap_master(cfg: Config, store: Store) -> None:
-    """Apply the `[master] dir` files where the QMS never sent that item (offline start)."""
-    folder = cfg.master.dir
-    if folder is None:
-        return
-    docs, problems = load_master_dir(folder)
-    for line in problems:
-        log.error("master-data folder: %s (file not used)", line)
-    changed = store.bootstrap_master((d.kind, d.id, d.doc) for d in docs)
-    log.info("master-data folder %s: %d documents, %d applied", folder, len(docs), changed)
-
-
 def _setup_logging() -> None:
     root = logging.getLogger()
     if not root.handlers:
@@ -242,19 +229,13 @@ def run_sync(cfg: Config) -> int:
         log.error("refusing to start: %s", exc)
         return 2
     try:
-        store = Store.open(
-            cfg.station.db_path,
-            site=cfg.station.site,
-            station=cfg.station.id,
-            budget_mb=cfg.station.storage_budget_mb,
-            retention_days=cfg.station.retention_days,
-        )
+        store = Store.for_config(cfg)
     except StoreError as exc:
         log.error("cannot open the record store: %s", exc)
         return 1
     with store:
         try:
-            _bootstrap_master(cfg, store)
+            store.bootstrap_master_dir(cfg.master.dir)  # offline start, where the QMS sent none
         except StoreError as exc:
             log.error("master-data folder not applied: %s", exc)
         events: queue.SimpleQueue[Event] = queue.SimpleQueue()

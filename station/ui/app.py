@@ -46,7 +46,7 @@ from station.settings import Config
 from station.store import Store, StoreError
 from station.ui.dialogs import CodeDialog, ConfirmDialog, HistoryScreen, mandatory_dialog
 from station.ui.header import input_lines, key_bar, status_line
-from station.ui.launch import bootstrap_master, setup_logging
+from station.ui.launch import setup_logging
 from station.ui.screens import MODE_SCREENS, BenchScreen, CheckScreen, IdleScreen, WorkScreen
 from station.ui.status import STATUS_INTERVAL_S, StatusPoller, StatusSnapshot
 from station.ui.widgets import InputEventMessage, StatusMessage
@@ -457,19 +457,13 @@ def run_bench(
     """
     setup_logging(cfg.station.data_dir / "bench.log")
     try:
-        store = Store.open(
-            cfg.station.db_path,
-            site=cfg.station.site,
-            station=cfg.station.id,
-            budget_mb=cfg.station.storage_budget_mb,
-            retention_days=cfg.station.retention_days,
-        )
+        store = Store.for_config(cfg)
     except StoreError as exc:
         print(f"station bench: {exc}", file=sys.stderr)
         return 1
     with store:
         try:
-            bootstrap_master(cfg, store)
+            store.bootstrap_master_dir(cfg.master.dir)  # the bench works before the sync
         except StoreError as exc:
             log.error("master-data folder not applied: %s", exc)
         clock = lambda: datetime.now(UTC)  # noqa: E731

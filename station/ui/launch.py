@@ -1,4 +1,4 @@
-"""What `station bench` does around the app: a log file and the offline master data.
+"""What `station bench` does around the app: a log file.
 
 Kept apart from the app so that tests and the demo build a `BenchApp` without touching the
 process's logging.
@@ -8,12 +8,6 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-
-from station.master import load_master_dir
-from station.settings import Config
-from station.store import Store
-
-log = logging.getLogger(__name__)
 
 
 def setup_logging(path: Path) -> None:
@@ -26,18 +20,4 @@ def setup_logging(path: Path) -> None:
     root.setLevel(logging.INFO)
 
 
-def bootstrap_master(cfg: Config, store: Store) -> None:
-    """Apply the `[master] dir` files the QMS never sent (the bench works before the sync).
-
-    Raises:
-        StoreError: the store could not record them.
-    """
-    if cfg.master.dir is None:
-        return
-    docs, problems = load_master_dir(cfg.master.dir)
-    for line in problems:
-        log.error("master-data folder: %s (file not used)", line)
-    store.bootstrap_master((d.kind, d.id, d.doc) for d in docs)
-
-
-__all__ = ["bootstrap_master", "setup_logging"]
+__all__ = ["setup_logging"]

@@ -318,6 +318,7 @@ class StationEnv:
     master_dir: Path | None = None
     env: dict[str, str] | None = None
     daemon: Proc | None = None
+    station_extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def cfg(self) -> Path:
@@ -345,6 +346,7 @@ class StationEnv:
             'id = "bench-01"',
             'site = "plant-a"',
             'data_dir = "data"',
+            *(f"{key} = {json.dumps(value)}" for key, value in self.station_extra.items()),
             "",
             "[mqtt]",
         ]

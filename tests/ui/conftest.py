@@ -32,7 +32,6 @@ from station.schemas import schema_errors
 from station.settings import Config
 from station.store import Store
 from station.ui.app import BenchApp
-from station.ui.launch import bootstrap_master
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXED = datetime(2026, 11, 21, 10, 0, 0, tzinfo=UTC)
@@ -126,7 +125,7 @@ def open_store(cfg: Config, budget_mb: float | None = None) -> Store:
         budget_mb=budget_mb,
         clock=fixed_clock,
     )
-    bootstrap_master(cfg, store)  # as run_bench does
+    store.bootstrap_master_dir(cfg.master.dir)  # as run_bench does
     return store
 
 
