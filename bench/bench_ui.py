@@ -142,7 +142,7 @@ async def ui_latency(
                 gauge.value = value
                 gauge.press_button()
                 await until(lambda: len(samples) > seen, f"reading {value}")  # noqa: B023
-            await pilot.press("p")
+            await pilot.press("ctrl+p")
             await until(lambda: wf.state.mode is not Mode.INSPECTING, "completion")
             if wf.state.mode is not Mode.READY:
                 raise RuntimeError(f"unexpected mode {wf.state.mode}: {app.notice}")

@@ -75,7 +75,7 @@ class DemoKeys:
 HINTS: dict[Mode, str] = {
     Mode.IDLE: "demo: F3 badge of Ana (qualified)  F12 badge of Ben (qualification expired)",
     Mode.READY: "demo: F4 scan a part  F6 check an instrument  F3 log out",
-    Mode.INSPECTING: "demo: F5 caliper  F7 DATA ok  F9 DATA bad  p/f visual  F10 overdue cal",
+    Mode.INSPECTING: "demo: F5 caliper  F7 DATA ok  F9 DATA bad  ^P/^F visual  F10 overdue cal",
     Mode.NONCONFORMANCE: "demo: pick a reason code, describe the defect, Enter",
     Mode.CHECK: "demo: F5 caliper, F11 gauge block, then F7 x3 (pass) or F9 x3 (fail)",
     Mode.SPC_SIGNAL: "demo: pick an assignable cause for the SPC signal",

@@ -360,7 +360,9 @@ class Workflow:
         if st.redo is not None:
             c = st.draft.plan.characteristic(st.redo[0])
             if c.kind != "variable":
-                return error(f"{c.id} is an attribute: judge it with P (pass) or F (fail)")
+                return error(
+                    f"{c.id} is an attribute: judge it with Ctrl+P (pass) or Ctrl+F (fail)"
+                )
             if c.instrument_type != instrument.type:
                 return error(
                     f"{c.id} is measured with a {c.instrument_type}; "

@@ -59,7 +59,7 @@ IDLE_TIMEOUT_S = 15 * 60.0
 DemoKey = tuple[str, str, Callable[[], None]]
 """(key, footer label, action): extra keys the demo binds (data button, simulated scans)."""
 
-COMMAND_KEYS = frozenset({"p", "f", "r", "space"})
+COMMAND_KEYS = frozenset({"space"})  # printable keys that act only on an empty scan field
 
 _N = TypeVar("_N", Notice, Notice | None)
 
@@ -94,9 +94,11 @@ class BenchApp(App[int]):
         "check": CheckScreen,
     }
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("p", "judge(True)", "Pass"),
-        Binding("f", "judge(False)", "Fail"),
-        Binding("r", "redo", "Redo"),
+        # Control keys, not letters: a wedge scanner types letters into the scan field, and a
+        # scan starting with "p" or "f" must never judge an attribute (a wrong record).
+        Binding("ctrl+p", "judge(True)", "Pass", priority=True),
+        Binding("ctrl+f", "judge(False)", "Fail", priority=True),
+        Binding("ctrl+r", "redo", "Redo", priority=True),
         Binding("space", "poll", "Poll"),
         Binding("f6", "check", "Check"),
         Binding("escape", "leave_check", "Leave check"),

@@ -92,7 +92,15 @@ def input_lines(
     return out
 
 
-KEY_NAMES = {"space": "Space", "escape": "Esc", "ctrl+l": "^L", "ctrl+q": "^Q"}
+KEY_NAMES = {
+    "space": "Space",
+    "escape": "Esc",
+    "ctrl+l": "^L",
+    "ctrl+q": "^Q",
+    "ctrl+p": "^P",
+    "ctrl+f": "^F",
+    "ctrl+r": "^R",
+}
 
 
 def key_bar(keys: Sequence[tuple[str, str, str]], offered: Callable[[str], bool | None]) -> Text:

@@ -169,7 +169,7 @@ def characteristic_row(
 ) -> Text:
     """One table line: the spec columns, then the state with the latest value and verdict."""
     samples = [taken[(c.id, s)] for s in range(1, c.samples + 1) if (c.id, s) in taken]
-    instrument = c.instrument_type or ("p/f keys" if c.kind == "attribute" else "")
+    instrument = c.instrument_type or ("^P/^F keys" if c.kind == "attribute" else "")
     cells = (
         (marker + c.id)[:18],
         fmt_value(c.nominal) if c.nominal is not None else "",

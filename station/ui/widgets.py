@@ -42,11 +42,9 @@ class ScanField(Input):
     """The scan line: a keyboard-wedge scanner types here and ends with Enter.
 
     It holds the focus whenever no dialog is open (contract station.md, "Bench interaction"),
-    so the bench's single-key commands (p, f, r, space, printable demo keys) would otherwise
-    be typed into it. They act as commands only while the field is EMPTY. That assumes no
-    scan starts with one of them in lower case; the master-data schemas do not guarantee it
-    (ids may be lower case, badges and part numbers are any text): such a scan, or a poll
-    input's name typed by hand, loses its first character to the command. The GS1 separator
+    so a printable command key (space: poll; a printable demo key) would otherwise be typed
+    into it: those act as commands only while the field is EMPTY (a scan never starts with a
+    space). Pass, fail and redo are control keys for that reason. The GS1 separator
     (Ctrl+], character 0x1d) is kept in the text instead of being dropped as a control key.
     """
 

@@ -64,7 +64,7 @@ def test_demo_keys_complete_an_inspection_that_reaches_the_central(
         ):
             tmux("send-keys", "-t", session, key)
             wait_screen(session, lambda s, shows=shows: shows in s, f"{key} -> {shows}", 15)
-        tmux("send-keys", "-t", session, "p")
+        tmux("send-keys", "-t", session, "C-p")
         wait_screen(session, lambda s: "ACCEPTED" in s, "the accepted banner", 15)
         wait_screen(session, lambda s: "| 0 pending" in s, "delivery to the central", 30)
         tmux("send-keys", "-t", session, "C-q")

@@ -43,7 +43,7 @@ async def inspect_pair(h: Any, pilot: Any, serial: str) -> str:
     await h.scan(pilot, "0109506000134352" + f"21{serial}")
     await h.push(pilot, "12.350")
     await h.push(pilot, "25.000")
-    await pilot.press("p")
+    await pilot.press("ctrl+p")
     await h.until(pilot, lambda: h.wf.state.mode is Mode.READY, f"inspection of {serial}")
     assert h.wf.state.last_inspection is not None
     return str(h.wf.state.last_inspection.id)

@@ -41,7 +41,12 @@ async def test_passing_inspection_from_scans_and_the_data_button(harness: Any) -
         assert re.search(r"^ PASS ", screen, re.M), screen  # the big verdict, under the digits
         assert re.search(r"12\.3 +\|-+:?-*\*-+\| +12\.4", screen), screen  # the bar
         await h.push(pilot, "25.010")
-        await pilot.press("p")  # visual-burr: the attribute, judged with a key
+        # A scan that starts with p or f while the attribute is pending is a scan, never a
+        # judgement: "pf-9" is typed as a wedge scanner types it, and stays unknown text.
+        n = await h.type_scan(pilot, "pf-9")
+        assert n.level == "error" and "pf-9" in n.text, n.lines()
+        assert ("visual-burr", 1) not in h.wf.state.draft.measurements  # type: ignore[union-attr]
+        await pilot.press("ctrl+p")  # visual-burr: the attribute, judged with a key
         await h.until(pilot, lambda: h.wf.state.mode is Mode.READY, "completion")
         assert "ACCEPTED" in h.notice.text
         assert "part 09506000134352 ACCEPTED" in h.text()
@@ -70,7 +75,7 @@ async def test_rejected_inspection_opens_the_nc_dialog_and_records_the_nc(harnes
         assert "12.45 FAIL" in h.text()
         assert re.search(r"12\.3 +\|[-:]+\|\* 12\.4", h.text()), h.text()  # "*" beyond the USL
         await h.push(pilot, "25.000")
-        await pilot.press("p")
+        await pilot.press("ctrl+p")
         await h.until(pilot, lambda: h.wf.state.mode is Mode.NONCONFORMANCE, "the reject")
         await h.until(pilot, lambda: "REJECTED: nonconformance" in h.text(), "the NC dialog")
         assert "failed: bore-dia" in h.text()
@@ -98,13 +103,13 @@ async def test_redo_replaces_the_value_and_keeps_the_old_one(harness: Any) -> No
         await h.ready(pilot)
         await h.scans(pilot, "B-1017", "PN-778", "CAL-0042")
         await h.push(pilot, "12.390")
-        await pilot.press("r")
+        await pilot.press("ctrl+r")
         await h.until(pilot, lambda: "replaces bore-dia #1" in h.notice.text, "redo armed")
         assert "bore-dia #1 REDO: the next value" in h.text()
         await h.push(pilot, "12.350")
         assert "12.35 PASS" in h.text()
         await h.push(pilot, "25.000")
-        await pilot.press("p")
+        await pilot.press("ctrl+p")
         await h.until(pilot, lambda: h.wf.state.mode is Mode.READY, "completion")
     recs = h.records()
     replaced = [r for r in recs if r["type"] == "event" and r["body"]["kind"] == "reading-replaced"]
@@ -131,7 +136,7 @@ async def test_unfinished_inspection_is_offered_and_resumed_after_a_crash(harnes
         assert "inspection of part PN-778 resumed" in n.text
         assert "12.35 PASS" in second.text()  # the reading taken before the crash
         await second.push(pilot, "25.000")
-        await pilot.press("p")
+        await pilot.press("ctrl+p")
         await second.until(pilot, lambda: second.wf.state.mode is Mode.READY, "completion")
     insp = [r for r in second.records() if r["type"] == "inspection"]
     assert [m["value"] for m in insp[0]["body"]["measurements"]][:2] == [12.35, 25.0]

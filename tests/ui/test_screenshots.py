@@ -63,7 +63,7 @@ async def test_screenshots_of_the_key_screens(harness: Any, tmp_path: Path) -> N
             assert text in work, text
         assert "▄█▄" in work  # the big digits
         await h.push(pilot, "25.200")
-        await pilot.press("f")
+        await pilot.press("ctrl+f")
         await h.until(pilot, lambda: h.wf.state.mode is Mode.NONCONFORMANCE, "the reject")
         await h.until(pilot, lambda: "REJECTED: nonconformance" in h.text(), "the dialog")
         nc = shot("nonconformance")

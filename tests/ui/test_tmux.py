@@ -151,7 +151,7 @@ def test_bench_in_a_real_terminal_completes_an_inspection(tmp_path: Path, tmux: 
         gauge.press_button()
         screen = tmux.wait(lambda s: "length #1: 10.02 mm" in s, "the reading")
         assert "10.02 PASS" in screen
-        tmux.run("send-keys", "-t", "bench", "p")  # the chamfer attribute: pass
+        tmux.run("send-keys", "-t", "bench", "C-p")  # the chamfer attribute: pass
         done = tmux.wait(lambda s: "part PN-700 ACCEPTED" in s, "the result banner")
         assert "chamfer" in done
         tmux.run("send-keys", "-t", "bench", "C-q")
