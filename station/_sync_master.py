@@ -18,13 +18,13 @@ import logging
 from dataclasses import dataclass
 from typing import Literal
 
+from station.config import NAME_RE, NAME_RULE
 from station.master import MASTER_KINDS, parse_json, validate_master
 from station.store import Store
 
 log = logging.getLogger("station.sync")
 
 MAX_REASON_CHARS = 2000  # a reason lands in a record; a hostile payload must not bloat it
-_ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")
 
 Action = Literal["applied", "unchanged", "deleted", "rejected", "repeated"]
 
@@ -46,8 +46,8 @@ def _topic_problem(site: str, topic: str) -> tuple[str, str] | str:
         return f"unknown master-data kind {kind!r} in the topic; expected " + ", ".join(
             MASTER_KINDS
         )
-    if not 1 <= len(item_id) <= 64 or not set(item_id) <= _ID_CHARS:
-        return f"id {item_id!r} in the topic must be 1-64 characters of A-Z a-z 0-9 . _ -"
+    if not NAME_RE.match(item_id):
+        return f"id {item_id!r} in the topic {NAME_RULE}"
     return kind, item_id
 
 

@@ -440,6 +440,9 @@ class Workflow:
         st = self.state
         if st.draft is None:
             return error("no inspection in progress")
+        if st.operator is None:
+            # The audit event names who abandoned it: nobody may do it anonymously.
+            return error("scan your badge first: abandoning is recorded with your name")
         d = st.draft
         self._event(
             "inspection-abandoned",
@@ -650,7 +653,7 @@ class Workflow:
         n = len(d.measurements)
         return warn(
             f"unfinished inspection of part {d.part.number} (plan {d.plan.id} rev {d.plan.rev}, "
-            f"{n} reading(s) taken): log in as {d.operator} to resume it, or abandon it (F8)"
+            f"{n} reading(s) taken): log in as {d.operator} to resume it, or log in and abandon it (F8)"
         )
 
 

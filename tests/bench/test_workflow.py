@@ -343,3 +343,15 @@ def test_owed_nonconformance_survives_logout_and_restart(
     assert wf2.submit_nonconformance("burr", "burr on the bore edge").level == "ok"
     ncs = [r for r in wf2.store.records() if r.type == "nonconformance"]
     assert len(ncs) == 1 and wf2.store.load_draft() is None
+
+
+def test_abandoning_needs_a_logged_in_operator(wf: Workflow, store: Store) -> None:
+    login_and_start(wf)
+    wf.logout("walked away")
+    n = wf.abandon()
+    assert n.level == "error" and "scan your badge" in n.text
+    assert store.load_draft() is not None  # still offered for resumption
+    wf.scan("B-1017")
+    assert wf.abandon().level == "warn"
+    event = [r for r in store.records() if r.type == "event"][-1]
+    assert event.body["kind"] == "inspection-abandoned" and event.body["operator"] == "op-17"
