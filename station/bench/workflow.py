@@ -653,7 +653,8 @@ class Workflow:
         n = len(d.measurements)
         return warn(
             f"unfinished inspection of part {d.part.number} (plan {d.plan.id} rev {d.plan.rev}, "
-            f"{n} reading(s) taken): log in as {d.operator} to resume it, or log in and abandon it (F8)"
+            f"{n} reading(s) taken): log in as {d.operator} to resume it, "
+            "or log in and abandon it (F8)"
         )
 
 
