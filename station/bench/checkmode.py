@@ -172,12 +172,12 @@ class InstrumentCheck:
             },
         )
         listed = [f"{p.get('number')} {p.get('serial') or ''}".strip() for p in parts[:10]] + (
-            [f"… and {len(parts) - 10} more"] if len(parts) > 10 else []
+            [f"... and {len(parts) - 10} more"] if len(parts) > 10 else []
         )
         return error(
             f"{inst.id} FAILED: bias {outcome.bias:+g} {outcome.unit} exceeds ±{outcome.mpe:g}; "
-            f"quarantined. {len(using)} inspection(s) since "
-            f"{since or 'its first use'} are suspect:",
+            "quarantined until the QMS records a new calibration. "
+            f"{len(using)} inspection(s) since {since or 'its first use'} are suspect:",
             *listed,
         )
 
