@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 SITE, STATION = "plant-a", "bench-01"
+DEBOUNCE_MS = 20
 DESCRIPTION = "Soak and chaos: real processes, faults on a schedule, no record lost."
 
 
@@ -63,6 +64,8 @@ id = "{STATION}"
 site = "{SITE}"
 data_dir = "data"
 storage_budget_mb = {a.budget_mb}
+# Every record of a run is minutes old: the clock-jump fault proves none is pruned.
+retention_days = 30
 
 [mqtt]
 host = "127.0.0.1"
@@ -79,6 +82,9 @@ name = "caliper"
 driver = "mitutoyo"
 port = "{gauge_link}"
 mode = "push"
+# The simulated operator presses every few ms, faster than any person; a 20 ms window still
+# takes the bounce fault's double frame (0 ms apart) for one press.
+debounce_ms = {DEBOUNCE_MS}
 """
     )
     return path

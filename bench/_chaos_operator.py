@@ -8,6 +8,11 @@ loop as at the bench), the pass/fail key for the attribute, the nonconformance d
 rejected part, and the SPC acknowledgement when a run rule fires. When the storage budget
 refuses a new part the operator waits and scans it again, as a person would.
 
+While `bounce` is set, each press sends its frame twice in one write (a footswitch whose
+contacts bounce, issue 13.6); the operator hands the second copy to the workflow too, as the
+bench UI would, and counts it as `fabricated` when it filled a sample: two samples from one
+press. The bench's clock is a `ShiftedClock`, so a clock jump can be injected.
+
 Every reading must come back as the frame the gauge sent for it; a reading that does not
 (a frame left over from before an unplug) is counted and not used. Anything the workflow
 answers that a correct bench would not answer is counted as `unexpected` and fails the run.
@@ -87,6 +92,10 @@ class OperatorStats:
     problems: Counter[str] = field(default_factory=Counter)
     links: list[tuple[float, str, str]] = field(default_factory=list)
     unexpected: list[str] = field(default_factory=list)
+    bounced_presses: int = 0
+    bounces_seen: int = 0  # second copies that reached the workflow
+    fabricated: int = 0  # second copies that filled a sample (must stay 0)
+    fabricated_examples: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -104,7 +113,21 @@ class OperatorStats:
             "gauge_problems": dict(self.problems),
             "gauge_link_changes": [f"{s}: {d}"[:120] for _, s, d in self.links[:10]],
             "unexpected": self.unexpected[:20],
+            "bounced_presses": self.bounced_presses,
+            "bounces_seen": self.bounces_seen,
+            "fabricated": self.fabricated,
+            "fabricated_examples": self.fabricated_examples[:5],
         }
+
+
+class ShiftedClock:
+    """The bench's wall clock (aware UTC) plus `offset`: a clock jump, injected."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
 
 
 class Operator:
@@ -130,6 +153,9 @@ class Operator:
         self.stats = OperatorStats()
         self.events: queue.SimpleQueue[InputEvent] = queue.SimpleQueue()
         self._refused_since: float | None = None
+        self.bounce = False  # set by the chaos run's bounce fault
+        self._bounced = False  # the last press sent its frame twice
+        self._last_frame = 0.0  # driver stamp of the last frame read
 
     # -- the gauge -------------------------------------------------------------------------
 
@@ -161,7 +187,18 @@ class Operator:
         expected = self.gauge.frame().rstrip(b"\r").decode("latin-1")
         t0 = time.monotonic()
         while time.monotonic() - t0 < GAUGE_GIVE_UP_S:
-            self.gauge.press_button()
+            # A person cannot press twice within the input's debounce window; a press that
+            # did would be refused ("too soon"), as it should be.
+            # Measured from the last frame's driver stamp (`Reading.monotonic`, what the
+            # debounce compares).
+            window_s = self.wf.debounce.window_ms(self.input) / 1000 + 0.005
+            time.sleep(max(0.0, self._last_frame + window_s - time.monotonic()))
+            self._bounced = self.bounce
+            if self._bounced:
+                self.stats.bounced_presses += 1
+                self.gauge.send_raw(self.gauge.frame() * 2)  # both copies in one write
+            else:
+                self.gauge.press_button()
             deadline = time.monotonic() + READ_TIMEOUT_S
             while (left := deadline - time.monotonic()) > 0:
                 try:
@@ -170,6 +207,7 @@ class Operator:
                     break
                 if got is None:
                     continue
+                self._last_frame = max(self._last_frame, got.reading.monotonic)
                 if got.reading.raw != expected:
                     self.stats.stale_readings += 1
                     continue
@@ -179,6 +217,27 @@ class Operator:
                 return got.reading
             self.stats.presses_without_value += 1
         raise RuntimeError(f"no value from the gauge for {GAUGE_GIVE_UP_S:.0f}s")
+
+    def _second_copy(self, n: int, characteristic: str) -> None:
+        """After a bounced press: hand the frame's second copy to the workflow, as the UI would."""
+        deadline = time.monotonic() + READ_TIMEOUT_S
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                got = self._note(self.events.get(timeout=left))
+            except queue.Empty:
+                return
+            if got is None:
+                continue
+            self.stats.bounces_seen += 1
+            self._last_frame = max(self._last_frame, got.reading.monotonic)
+            before = len(self.wf.pending_samples())
+            answer = self.wf.reading(self.input, got.reading)
+            if len(self.wf.pending_samples()) < before:
+                self.stats.fabricated += 1
+                self.stats.fabricated_examples.append(
+                    f"part {n} after {characteristic}: {answer.text}"[:200]
+                )
+            return
 
     # -- one part --------------------------------------------------------------------------
 
@@ -235,6 +294,8 @@ class Operator:
             got = wf.reading(self.input, reading)
             if got.level == "error" and "FAIL" not in got.text:
                 self._unexpected(f"reading {c.id}, part {n}", got.lines())
+            if self._bounced:
+                self._second_copy(n, c.id)
         done = wf.judge_attribute(not burr)
         if wf.state.draft is not None or wf.state.last_inspection in (None, before):
             self._unexpected(f"completion, part {n}", done.lines())

@@ -214,6 +214,10 @@ def table(summary: dict[str, Any]) -> str:
         ("latency p50 / p99 / max", _lat(s["latency"])),
         ("drain after the last fault", f"{s['drain_s']:.1f} s"),
         ("budget refusals", f"{s['operator']['budget_refusals']}"),
+        ("FORGED (delivered, not at central)", f"{s['attacks']['forged']}"),
+        ("sync crashes (poison, any fault)", f"{s['attacks']['sync_crashes']}"),
+        ("PRUNED under a shifted clock", f"{s['attacks']['pruned']}"),
+        ("FABRICATED samples (bounce)", f"{s['attacks']['fabricated']}"),
         ("run time", f"{s['elapsed_s']:.0f} s"),
     ]
     w = max(len(k) for k, _ in rows)

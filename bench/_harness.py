@@ -253,7 +253,7 @@ def raw_publish(
 
     At most `queue_max` messages are handed to paho before their PUBACK: its queue is keyed
     by the 16-bit message id, so 100,000 publishes at once would clash and be refused
-    (MQTT_ERR_QUEUE_SIZE, tech.md §1).
+    (MQTT_ERR_QUEUE_SIZE; MQTT 5.0 §2.2.1: the Packet Identifier is 16 bits).
     """
     import paho.mqtt.client as mqtt  # only the sync benches need paho in this process
     from paho.mqtt.enums import CallbackAPIVersion

@@ -75,7 +75,9 @@ def write_config(folder: Path, caliper: str) -> Path:
     path.write_text(
         f'[station]\nid = "bench-01"\nsite = "plant-a"\ndata_dir = "{folder / "data"}"\n\n'
         f'[master]\ndir = "{ROOT / "config" / "master"}"\n\n'
-        f'[[inputs]]\nname = "caliper"\ndriver = "mitutoyo"\nport = "{caliper}"\n',
+        f'[[inputs]]\nname = "caliper"\ndriver = "mitutoyo"\nport = "{caliper}"\n'
+        # Readings back to back, faster than a person presses: no debounce window.
+        "debounce_ms = 0\n",
         encoding="utf-8",
     )
     return path

@@ -17,8 +17,20 @@ one fault at a time is injected, in this order, over and over:
   central-down  the central SIGKILLed (mid-batch), restarted
   gauge-unplug  the gauge's pty closed and its link removed, then plugged back in
   link-stall    the proxy forwards nothing but keeps connections open, then restores
+  forged-ack    a raw client publishes acks the QMS never sent (seqs ahead, random
+                hashes, no hash); "forged" counts records then marked delivered that the
+                central does not hold (must be 0)
+  poison        retained deep-nested, huge, 400-digit and binary messages on the ack and
+                master topics, then a reconnect; the daemon must not die (0 restarts)
+  clock-jump    the daemon restarted with its clock 400 days ahead (libfaketime; retention
+                runs at its start) while the bench's clock is an hour back; "pruned" counts
+                records gone from the store (all are minutes old: must be 0)
+  bounce        every gauge press sends its frame twice in one write; "fabricated" counts
+                second copies that filled a sample (must be 0)
   budget        the central stopped until undelivered records fill the (small) storage
                 budget and the bench refuses new parts with the budget message; restarted
+
+The attacks are in `bench/_chaos_attacks.py`.
 
 After each fault it measures the recovery (fault end → every record created until then
 delivered, i.e. acked by the QMS). At the end it waits for the drain and compares the
@@ -49,8 +61,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from _chaos_attacks import ATTACKS, attack_summary
 from _chaos_config import SITE, STATION, parse_args, write_config
-from _chaos_operator import Operator, make_master, utc_now
+from _chaos_operator import Operator, ShiftedClock, make_master
 from _chaos_report import (
     FaultEpisode,
     episode_latency,
@@ -87,6 +100,10 @@ KINDS = (
     "central-down",
     "gauge-unplug",
     "link-stall",
+    "forged-ack",
+    "poison",
+    "clock-jump",
+    "bounce",
     "budget",
 )
 # Peak RSS: goals are project targets (issue 5: the daemon <= 40 MB), reported as warnings;
@@ -105,6 +122,11 @@ class Chaos:
         self.episodes: list[FaultEpisode] = []
         self.stop = threading.Event()
         self.faults_done = threading.Event()
+        self.site, self.station = SITE, STATION
+        self.clock = ShiftedClock()
+        self.forged = 0  # the most records ever marked delivered but not held centrally
+        self.pruned = 0  # records gone from the station's store
+        self.sync_crashes = 0  # the daemon found dead without a fault having killed it
         self.changed_master = make_master(ROOT / "config" / "master", work / "master", date.today())
         self.gauge = SerialGaugeSim("mitutoyo", work / "dev" / "caliper").start()
         self.broker = Broker(work, free_port(), max_queued=a.max_queued)
@@ -119,7 +141,7 @@ class Chaos:
         self.central_db = work / "central.db"
         self.central: Proc = central(self.broker.port, self.central_db, work / "central.log")
         self.sync: Proc = station_sync(self.config_path, work / "sync.log")
-        wf = Workflow(self.store, self.cfg, utc_now)
+        wf = Workflow(self.store, self.cfg, self.clock)
         reader = InputReader(self.cfg.input("caliper"))
         run_id = f"R{a.seed % 10_000:04d}"
         self.op = Operator(wf, self.gauge, reader, rng=random.Random(a.seed), run_id=run_id)
@@ -138,6 +160,7 @@ class Chaos:
             site=SITE,
             station=STATION,
             budget_mb=self.cfg.station.storage_budget_mb,
+            clock=self.clock,
         )
 
     # -- start and stop ----------------------------------------------------------------------
@@ -193,6 +216,10 @@ class Chaos:
     def _fault(self, kind: str, store: Store) -> None:
         ep = FaultEpisode(kind, time.time())
         self.episodes.append(ep)
+        if not self.sync.alive():  # nothing but a fault stops it: a crash (or a bad exit)
+            self.sync_crashes += 1
+            self.failures.append(f"station sync found dead before {kind}; restarted")
+            self.sync.start()
         print(f"[{time.strftime('%H:%M:%S')}] fault {kind}", file=sys.stderr, flush=True)
         # What breaks, for how long, and what mends it (budget and gauge-unplug: below).
         outages: dict[str, tuple[Callable[[], object], float, Callable[[], object]]] = {
@@ -221,6 +248,12 @@ class Chaos:
                 ),
                 2,
             )
+        elif kind in ATTACKS:
+            ATTACKS[kind](self, ep, store)
+            if kind == "poison" and not ep.detail["sync_alive"]:
+                self.sync_crashes += 1
+                if not self.sync.alive():
+                    self.sync.start()
         elif kind == "budget":
             self._budget(ep)
         ep.end = time.time()
@@ -319,6 +352,12 @@ class Chaos:
     def report(self, inspect_s: float, drain_s: float, elapsed: float) -> dict[str, Any]:
         v = verdict(self.store, self.central_db, SITE, STATION)
         delivery = v.pop("delivery")
+        for ep in self.episodes:  # stamped by a clock set an hour back: not a creation time
+            if "shifted_seqs" in ep.detail:
+                first, last = ep.detail["shifted_seqs"]
+                for seq in range(first, last + 1):
+                    delivery.created.pop(seq, None)
+                    delivery.arrived.pop(seq, None)
         faults: dict[str, Any] = {}
         for ep in self.episodes:
             f = faults.setdefault(
@@ -355,11 +394,21 @@ class Chaos:
         if "budget" in faults and not self.op.stats.budget_message:
             fails.append("the storage budget never refused an inspection")
         fails += rss_bad
+        attacks = attack_summary(self)
+        for key, what in (
+            ("forged", "records marked delivered that the central does not hold"),
+            ("sync_crashes", "unexpected exits of station sync"),
+            ("pruned", "records pruned from the store under a shifted clock"),
+            ("fabricated", "samples fabricated from a bounced press"),
+        ):
+            if attacks[key]:
+                fails.append(f"{attacks[key]} {what}")
         return {
             "ok": not fails,
             "failures": fails,
             "warnings": rss_warn,
             "counts": v["counts"],
+            "attacks": attacks,
             "chain": v["chain"],
             "latency": latency_summary(delivery),
             "faults": faults,

@@ -16,39 +16,104 @@ understands, so write requests in double quotes. Line default 9600 8N1.
 
 from __future__ import annotations
 
+import importlib
 import re
+from collections.abc import Iterable
+from typing import Any
 
 from drivers.base import ParseError
-from drivers.frames import Frame, plausible_decimal, show
+from drivers.frames import MAX_LINE_BYTES, Frame, plausible_decimal, show
 from drivers.line_driver import LineDriver
 from drivers.serial_line import InvalidSettings, LineParams
 from station.settings import InputSettings
 
 
-def compile_pattern(pattern: str) -> re.Pattern[str]:
-    """Compile an input's pattern, checking it has a ``value`` group.
+MAX_PATTERN_LINE = MAX_LINE_BYTES
+"""The longest line a pattern is ever applied to (the serial layer already splits longer runs
+off as noise); a longer line is a `ParseError` before the regex sees it."""
 
-    Raises:
-        InvalidSettings (a ValueError): the pattern does not compile or lacks ``(?P<value>…)``.
+# CPython's own regex parser (the module `re` compiles with; `sre_parse` is its deprecated
+# alias). Private, but stable in shape since 3.11 and only used for this check.
+_re_parser: Any = importlib.import_module("re._parser")
+
+_REPEATS = {"MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"}
+
+
+def _nested_repeat(items: Iterable[tuple[Any, Any]], inside: bool) -> bool:
+    """True if a repeat allowing more than one iteration holds another one (`(a+)+`,
+    `(\\d{1,3},)*`): the shape whose backtracking is exponential in the line length."""
+    for op, arg in items:
+        name = str(op)
+        if name in _REPEATS:
+            _low, high, body = arg
+            many = high > 1
+            if (many and inside) or _nested_repeat(body, inside or many):
+                return True
+        elif name == "SUBPATTERN":
+            if _nested_repeat(arg[3], inside):
+                return True
+        elif name == "BRANCH":
+            if any(_nested_repeat(branch, inside) for branch in arg[1]):
+                return True
+        elif name in ("ASSERT", "ASSERT_NOT"):
+            if _nested_repeat(arg[1], inside):
+                return True
+        elif name == "ATOMIC_GROUP":
+            if _nested_repeat(arg, inside):
+                return True
+        elif name == "GROUPREF_EXISTS":
+            if any(b is not None and _nested_repeat(b, inside) for b in arg[1:]):
+                return True
+    return False
+
+
+def pattern_problem(pattern: str) -> str | None:
+    """What is wrong with an input's ``pattern``, or None (for config checks and the driver).
+
+    Rejects what does not compile, a pattern without ``(?P<value>…)``, and nested quantifiers
+    such as ``^(a+)+$``: Python's backtracking matcher takes time exponential in the line
+    length on those (``"a" * 30 + "b"`` already takes minutes), which would stall the
+    input's reader on one noisy line.
     """
     try:
         compiled = re.compile(pattern)
     except re.error as exc:
-        raise InvalidSettings(
-            f"pattern {pattern!r} is not a valid regular expression: {exc}"
-        ) from exc
+        return f"not a valid regular expression: {exc}"
     if "value" not in compiled.groupindex:
-        raise InvalidSettings(f"pattern {pattern!r} has no named group (?P<value>…)")
-    return compiled
+        return "must have a named group (?P<value>...) for the number"
+    if _nested_repeat(_re_parser.parse(pattern), inside=False):
+        return (
+            "has a repeated group that itself repeats (like (a+)+): matching a noisy line "
+            "could take minutes; repeat the characters once, e.g. (?P<value>[0-9.+-]+)"
+        )
+    return None
+
+
+def compile_pattern(pattern: str) -> re.Pattern[str]:
+    """Compile an input's pattern after `pattern_problem` found nothing wrong.
+
+    Raises:
+        InvalidSettings (a ValueError): the problem, with the pattern.
+    """
+    problem = pattern_problem(pattern)
+    if problem is not None:
+        raise InvalidSettings(f"pattern {pattern!r}: {problem}")
+    return re.compile(pattern)
 
 
 def parse_line(pattern: re.Pattern[str], line: bytes) -> Frame:
     """Parse one line with `pattern` (contract in `drivers.frames`; never returns None).
 
     Raises:
-        ParseError: the line does not match, or the ``value`` group did not participate.
+        ParseError: the line does not match or is longer than `MAX_PATTERN_LINE`, or the
+            ``value`` group did not participate.
         ImplausibleValue: the matched value is not a plausible number.
     """
+    if len(line) > MAX_PATTERN_LINE:
+        raise ParseError(
+            f"ascii: line of {len(line)} bytes is longer than {MAX_PATTERN_LINE}, not matched:"
+            f" {show(line)}"
+        )
     text = line.decode("latin-1")
     match = pattern.search(text)
     if match is None:
@@ -92,4 +157,4 @@ class AsciiDriver(LineDriver):
         return self._request
 
 
-__all__ = ["AsciiDriver", "compile_pattern", "parse_line"]
+__all__ = ["MAX_PATTERN_LINE", "AsciiDriver", "compile_pattern", "parse_line", "pattern_problem"]

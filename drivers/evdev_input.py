@@ -3,7 +3,8 @@
 A Mitutoyo USB-ITN cable in its default keyboard mode types the reading plus Return
 (protocols.md §1.3); a keyboard-wedge scanner types the code plus a suffix, usually Return
 (§5.1). Reading them through `/dev/input/event*` with `EVIOCGRAB` (§5.4) keeps their keystrokes
-out of whatever window has the focus, and tells the station which device typed what.
+out of whatever window has the focus, and tells the station which device typed what. The
+device is read with `drivers.linux_input` (standard library only, no C extension to build).
 
 * `KeyDecoder` is pure: key events in, text lines out (US layout, Shift/Caps Lock, numpad,
   Ctrl+key control characters such as Ctrl+] = GS for GS1 scans, Alt+numpad ASCII codes).
@@ -27,10 +28,10 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Protocol
 
-from evdev import InputDevice, InputEvent, ecodes
-
 from drivers.base import DeviceDisconnected, DeviceTimeout, DriverError, ParseError, Reading
 from drivers.frames import plausible_decimal
+from drivers.linux_input import InputDevice, InputEvent, key_name
+from drivers.linux_input import codes as ecodes
 from station.settings import InputSettings
 
 RECONNECT_MIN_S = 0.25
@@ -84,12 +85,6 @@ _MODIFIERS = _SHIFT | _CTRL | _ALT
 _IGNORED = {ecodes.KEY_LEFTMETA, ecodes.KEY_RIGHTMETA, ecodes.KEY_NUMLOCK}
 # Ctrl+key gives the ASCII control character key & 0x1F for @ A-Z [ \ ] ^ _ (0x00-0x1F).
 _CTRL_CHARS = "@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_"
-
-
-def key_name(code: int) -> str:
-    """`KEY_F1` for 59; evdev maps some codes to several names (take the first)."""
-    name = ecodes.KEY.get(code, f"key {code}")
-    return name[0] if isinstance(name, (list, tuple)) else str(name)
 
 
 class KeyDecoder:
@@ -192,7 +187,7 @@ class KeyDecoder:
 
 
 class EventSource(Protocol):
-    """What `KeyLineReader` needs from an opened, grabbed device (`evdev.InputDevice`)."""
+    """What `KeyLineReader` needs from an opened, grabbed device (`linux_input.InputDevice`)."""
 
     def fileno(self) -> int: ...
 
@@ -292,7 +287,9 @@ class KeyLineReader:
             reason = "unplugged" if exc.errno == errno.ENODEV else str(exc)
             raise DeviceDisconnected(f"{self.what}: device lost ({reason})") from None
         # Queue every line of the batch, bad ones as errors in their place: a rejected line
-        # must not swallow the good one typed right after it.
+        # must not swallow the good one typed right after it. Lines of one batch share its
+        # arrival time, as the serial drivers' lines of one read do (`Reading.monotonic`).
+        monotonic, wall = time.monotonic(), datetime.now(UTC)
         for event in events:
             item: str | ParseError | None
             try:
@@ -300,7 +297,7 @@ class KeyLineReader:
             except ParseError as exc:
                 item = ParseError(f"{self.what}: {exc}")
             if item:  # a stray Enter is not data
-                self._lines.append((item, time.monotonic(), datetime.now(UTC)))
+                self._lines.append((item, monotonic, wall))
 
     def _reconnect(self, deadline: float) -> None:
         wait = self._next_attempt - time.monotonic()

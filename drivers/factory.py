@@ -1,8 +1,8 @@
 """Build the driver or scanner a config entry names (contract driver names → classes).
 
 Driver modules are imported by path only when an input uses them: a station with one Modbus
-torque wrench never imports pyserial-based gauge code, and `evdev` (Linux only) is imported
-only for "keyboard" inputs and evdev scanners.
+torque wrench never imports pyserial-based gauge code, and `drivers.evdev_input` (Linux
+input devices) is imported only for "keyboard" inputs and evdev scanners.
 """
 
 from __future__ import annotations

@@ -88,6 +88,7 @@ class LineDriver:
     def read(self, timeout: float) -> Reading:
         """Return the next value frame within `timeout` seconds (see module doc)."""
         deadline = time.monotonic() + timeout
+        received_before = self.line.received
         rejected: ParseError | None = None
         while True:
             try:
@@ -100,6 +101,13 @@ class LineDriver:
                     raise ParseError(
                         f"{self.name}: no valid {self.PROTOCOL} frame within {timeout:g} s;"
                         f" last rejected: {rejected}"
+                    )
+                silent = self.line.received == received_before and not self.line.pending
+                if self.settings.mode != "poll" and silent:
+                    # Nothing at all arrived: at a push-mode gauge that means nobody pressed.
+                    raise DeviceTimeout(
+                        f"no value from {self.name} within {timeout:g} s (push mode: press"
+                        " the gauge's data button or footswitch)"
                     )
                 waiting = " to the request" if self._request_pending else ""
                 raise DeviceTimeout(

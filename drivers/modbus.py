@@ -25,6 +25,10 @@ Design decisions that matter on a shop floor:
   order of registers in a 32-bit value (protocols.md §4.1): "big" = ABCD (high word first),
   "little" = CDAB (word swap, e.g. Vaisala). Decoding uses `struct` directly so that it does
   not depend on pymodbus' `convert_from_registers`, whose semantics changed across 3.x.
+* **Float32 without binary noise.** A float32 register holding 50.123 decodes to
+  50.12300109863281; the value recorded is the shortest decimal that is the same float32
+  (50.123, what the instrument displays), and `scale` is applied in exact decimal arithmetic
+  (`drivers.float32`). `raw` keeps the registers exactly as received.
 """
 
 from __future__ import annotations
@@ -56,6 +60,7 @@ from drivers.base import (
     ParseError,
     Reading,
 )
+from drivers.float32 import scaled, shortest_decimal
 from drivers.serial_line import LineParams, resolve_line
 from station.settings import DataType, InputSettings, WordOrder
 
@@ -387,7 +392,7 @@ class ModbusDriver:
             number = decode_registers(registers, self.settings.data_type, self.settings.word_order)
         except ParseError as exc:
             raise ParseError(f"{self._context()}: {self._call()}: {exc} ({raw})") from None
-        value = float(number) * self.settings.scale
+        value = _value(number, self.settings.scale)
         if not math.isfinite(value):
             raise ImplausibleValue(
                 f"{self._context()}: {self._call()}: {self.settings.data_type} "
@@ -397,6 +402,16 @@ class ModbusDriver:
         return Reading(
             value=value, unit=self.settings.unit, raw=raw, monotonic=monotonic, wall=wall
         )
+
+
+def _value(number: int | float, scale: float) -> float:
+    """The measured value: a float32 as the shortest decimal that is the same float32 (what
+    the instrument's display shows, `drivers.float32`), times `scale` in exact decimal."""
+    if isinstance(number, float):
+        if not math.isfinite(number):
+            return number  # NaN/inf: rejected by the caller as ImplausibleValue
+        return scaled(shortest_decimal(number), scale)
+    return scaled(number, scale)
 
 
 def _parse_tcp_url(name: str, url: str) -> tuple[str, int]:

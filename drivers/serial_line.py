@@ -110,6 +110,8 @@ class SerialLine:
         self._next_attempt = 0.0
         self._last_error = ""
         self._failed_since_open = False
+        self.received = 0
+        """Bytes received since construction (lets a caller tell silence from noise)."""
 
     def _make_port(self) -> Any:
         stop = self.params.stopbits
@@ -139,6 +141,11 @@ class SerialLine:
             return int(self._port.in_waiting)
         except (serial.SerialException, OSError):
             return 0
+
+    @property
+    def pending(self) -> bytes:
+        """The partial line received so far (bytes without a terminator yet)."""
+        return self._buffer.pending
 
     def open(self) -> None:
         """Open the port now.
@@ -216,6 +223,7 @@ class SerialLine:
                 self._take(chunk, time.monotonic())
 
     def _take(self, chunk: bytes, at: float) -> None:
+        self.received += len(chunk)
         lines, rejected = self._buffer.feed(chunk)
         for junk in rejected:
             log.warning(

@@ -9,8 +9,13 @@ What an integrator's consumer has to do with the station's record stream (contra
   re-publishes whatever it has not seen acknowledged;
 - never let a second record take a `seq` that another `id` already holds (a station whose
   store was replaced would otherwise silently overwrite history);
-- compute, per station, the highest contiguous `seq` it holds: that is the only number it may
-  acknowledge (`{"seq": N}` means every record with `seq <= N` is durably stored here).
+- compute, per station, the highest `seq` N such that it holds every record 1..N, each
+  linked to the one before by `prev`: the only number it may acknowledge, as
+  `{"seq": N, "hash": H}` with H the hash of its record N (every record with `seq <= N` is
+  durably stored here, and the station checks H against its own record N);
+- never acknowledge past a gap, a broken `prev` link or a conflict (same seq, another
+  record): a conflict is kept in the `conflicts` table for a person (`--conflicts` prints it,
+  the summary lists it) and acks stop below it until it is resolved (`resolve()`).
 
 The canonical JSON and the hash are written out here rather than imported from the station's
 store (`station._store_ids`): this module is the oracle the end-to-end tests check the
@@ -31,9 +36,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from station._sync_json import PayloadRejected, parse_payload
 from station.schemas.fast import record_problems
 
 ZERO_HASH = "0" * 64
+MAX_RECORD_BYTES = 16 * 1024 * 1024  # far above any record; refuses a flood before parsing
+_CONFLICT_INSERT = (
+    "INSERT INTO conflicts (site, station, seq, kind, held_id, held_hash, got_id, got_hash,"
+    " detail, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+)
 TOPIC_ROOT = "qms/v1"
 
 Outcome = Literal["stored", "duplicate", "conflict", "invalid"]
@@ -61,6 +72,30 @@ CREATE TABLE IF NOT EXISTS stations (
     invalid INTEGER NOT NULL DEFAULT 0,
     contiguous_seq INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (site, station)
+);
+CREATE TABLE IF NOT EXISTS conflicts (
+    n INTEGER PRIMARY KEY,
+    site TEXT NOT NULL,
+    station TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    held_id TEXT,
+    held_hash TEXT,
+    got_id TEXT NOT NULL,
+    got_hash TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    UNIQUE (site, station, seq, got_hash)
+);
+CREATE TABLE IF NOT EXISTS superseded (
+    id TEXT NOT NULL,
+    site TEXT NOT NULL,
+    station TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    hash TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
 );
 CREATE TABLE IF NOT EXISTS rejected (
     n INTEGER PRIMARY KEY,
@@ -104,6 +139,7 @@ class Ingested:
     station: str
     seq: int | None
     reason: str | None = None
+    new: bool = True  # for a conflict: first time seen (logged once, not at every resend)
 
 
 def _topic_parts(topic: str) -> tuple[str, str, str] | None:
@@ -129,6 +165,8 @@ class CentralDB:
         self._in_txn = False
         # Per-station counters of the open batch, written once at commit.
         self._counts: dict[tuple[str, str], dict[str, int]] = {}
+        # Conflicts kept since the caller last emptied this list (it logs each once).
+        self.new_conflicts: list[Ingested] = []
 
     def close(self) -> None:
         if self._in_txn:
@@ -185,10 +223,14 @@ class CentralDB:
         if where is None:
             return self._reject(topic, site, station, f"not a record topic: {topic!r}")
         try:
+            # The station's bounded parser: a record topic is as open to hostile input as
+            # the station's own topics (deep nesting would raise RecursionError here).
+            doc = parse_payload(payload, max_bytes=MAX_RECORD_BYTES)
             text = payload.decode("utf-8")
-            doc = json.loads(text)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except PayloadRejected as exc:
             return self._reject(topic, site, station, f"payload is not UTF-8 JSON: {exc}")
+        if not isinstance(doc, dict):
+            return self._reject(topic, site, station, "payload is not a JSON object")
         problems = record_problems(doc)
         if problems:
             return self._reject(topic, site, station, "record schema: " + "; ".join(problems[:5]))
@@ -250,23 +292,40 @@ class CentralDB:
         if held is not None and held[0] == digest:
             self._count(site, station, "duplicates")
             return Ingested("duplicate", site, station, seq)
-        self._count(site, station, "conflicts")
         if held is not None:
-            return Ingested("conflict", site, station, seq, f"id {rid} reused")
+            return self._conflict(row, "id-reused", rid, held[0], f"id {rid} reused")
         other = self._db.execute(
-            "SELECT id FROM records WHERE site = ? AND station = ? AND seq = ?",
+            "SELECT id, hash FROM records WHERE site = ? AND station = ? AND seq = ?",
             (site, station, seq),
         ).fetchone()
-        return Ingested(
-            "conflict",
-            site,
-            station,
-            seq,
-            f"seq {seq} already held by {other[0] if other else '?'}",
+        held_id, held_hash = (other[0], other[1]) if other else (None, None)
+        return self._conflict(
+            row, "seq-reused", held_id, held_hash, f"seq {seq} already held by {held_id}"
         )
 
+    def _conflict(
+        self, row: _Row, kind: str, held_id: str | None, held_hash: str | None, detail: str
+    ) -> Ingested:
+        """Keep a conflicting record for a person; `new` tells whether it was not kept yet
+        (a station re-publishes it at every resend)."""
+        rid, site, station, seq, digest, text = row[0], row[1], row[2], row[3], row[7], row[8]
+        self._count(site, station, "conflicts")
+        cur = self._db.execute(
+            _CONFLICT_INSERT,
+            (site, station, seq, kind, held_id, held_hash, rid, digest, detail, text),
+        )
+        result = Ingested("conflict", site, station, seq, detail, new=cur.rowcount == 1)
+        if result.new:
+            self.new_conflicts.append(result)
+        return result
+
     def advance(self, site: str, station: str) -> int:
-        """Move the station's contiguous seq forward over stored records; return it."""
+        """Move the station's acknowledgeable seq forward; return it (0: nothing to ack).
+
+        It walks the stored records from the last such seq while each next one is there
+        (no gap) and links to the one before by `prev` (a record whose `prev` does not is
+        kept as a `broken-link` conflict), and it stays below the lowest conflict held.
+        """
         self._begin()
         self._db.execute(
             "INSERT INTO stations (site, station) VALUES (?, ?) ON CONFLICT DO NOTHING",
@@ -276,28 +335,92 @@ class CentralDB:
             "SELECT contiguous_seq FROM stations WHERE site = ? AND station = ?", (site, station)
         ).fetchone()
         contiguous = int(row[0]) if row else 0
+        held = self._db.execute(
+            "SELECT hash FROM records WHERE site = ? AND station = ? AND seq = ?",
+            (site, station, contiguous),
+        ).fetchone()
+        prev_hash = ZERO_HASH if contiguous == 0 or held is None else str(held[0])
         while True:
-            seqs = [
-                int(r[0])
-                for r in self._db.execute(
-                    "SELECT seq FROM records WHERE site = ? AND station = ? AND seq > ?"
-                    " ORDER BY seq LIMIT 1000",
-                    (site, station, contiguous),
-                )
-            ]
-            moved = False
-            for s in seqs:
-                if s != contiguous + 1:
+            rows = self._db.execute(
+                "SELECT seq, prev, hash, id, payload FROM records WHERE site = ? AND station = ?"
+                " AND seq > ? ORDER BY seq LIMIT 1000",
+                (site, station, contiguous),
+            ).fetchall()
+            stop = len(rows) < 1000
+            for seq, prev, digest, rid, payload in rows:
+                if seq != contiguous + 1:
+                    stop = True
                     break
-                contiguous = s
-                moved = True
-            if not moved or len(seqs) < 1000:
+                if prev != prev_hash:
+                    self._conflict(
+                        (rid, site, station, seq, "", "", prev, digest, payload),
+                        "broken-link",
+                        None,
+                        prev_hash,
+                        f"seq {seq} ({rid}) has prev {prev[:12]}… but the record {seq - 1}"
+                        f" held here has hash {prev_hash[:12]}…",
+                    )
+                    stop = True
+                    break
+                contiguous, prev_hash = seq, digest
+            if stop:
                 break
         self._db.execute(
             "UPDATE stations SET contiguous_seq = ? WHERE site = ? AND station = ?",
             (contiguous, site, station),
         )
-        return contiguous
+        first = self._db.execute(
+            "SELECT MIN(seq) FROM conflicts WHERE site = ? AND station = ?", (site, station)
+        ).fetchone()[0]
+        return contiguous if first is None else min(contiguous, int(first) - 1)
+
+    def ack(self, site: str, station: str) -> dict[str, Any] | None:
+        """The ack owed to a station (`advance`), as `{"seq", "hash"}`; None when none is."""
+        seq = self.advance(site, station)
+        if seq < 1:
+            return None
+        row = self._db.execute(
+            "SELECT hash FROM records WHERE site = ? AND station = ? AND seq = ?",
+            (site, station, seq),
+        ).fetchone()
+        return {"seq": seq, "hash": str(row[0])}
+
+    def conflicts(self) -> list[dict[str, Any]]:
+        """Every conflict held for a person, by station and seq."""
+        rows = self._db.execute(
+            "SELECT site, station, seq, kind, held_id, held_hash, got_id, got_hash, detail, at"
+            " FROM conflicts ORDER BY site, station, seq, n"
+        ).fetchall()
+        keys = ("site", "station", "seq", "kind", "held_id", "held_hash", "got_id", "got_hash")
+        return [dict(zip((*keys, "detail", "at"), r, strict=True)) for r in rows]
+
+    def resolve(self, site: str, station: str) -> int:
+        """A person decided the station's current records win: move the records held here
+        from its lowest conflict on to `superseded` (kept, not deleted), forget its
+        conflicts, and let the station's re-published records fill in. Returns how many
+        records were moved."""
+        self._begin()
+        first = self._db.execute(
+            "SELECT MIN(seq) FROM conflicts WHERE site = ? AND station = ?", (site, station)
+        ).fetchone()[0]
+        if first is None:
+            return 0
+        where = "site = ? AND station = ? AND seq >= ?"
+        args = (site, station, int(first))
+        self._db.execute(
+            f"INSERT INTO superseded (id, site, station, seq, hash, payload)"
+            f" SELECT id, site, station, seq, hash, payload FROM records WHERE {where}",
+            args,
+        )
+        moved = self._db.execute(f"DELETE FROM records WHERE {where}", args).rowcount
+        self._db.execute("DELETE FROM conflicts WHERE site = ? AND station = ?", (site, station))
+        self._db.execute(
+            "UPDATE stations SET contiguous_seq = MIN(contiguous_seq, ?) WHERE site = ?"
+            " AND station = ?",
+            (int(first) - 1, site, station),
+        )
+        self.commit()
+        return int(moved)
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -322,6 +445,14 @@ class CentralDB:
                 broken.append(int(seq))
             expected = seq + 1
             prev_hash = digest
+        held = [
+            {"seq": int(r[0]), "kind": str(r[1]), "detail": str(r[2]), "at": str(r[3])}
+            for r in self._db.execute(
+                "SELECT seq, kind, detail, at FROM conflicts WHERE site = ? AND station = ?"
+                " ORDER BY seq, n LIMIT 20",
+                (site, station),
+            )
+        ]
         return {
             "received": counters["received"],
             "unique": count,
@@ -333,6 +464,8 @@ class CentralDB:
             "gaps": gaps,
             "chain_valid": not broken,
             "broken_links": broken[:20],
+            # Kept for a person; no ack reaches the lowest (see `advance`).
+            "held_conflicts": held,
         }
 
     def summary(self) -> dict[str, Any]:
@@ -356,6 +489,7 @@ class CentralDB:
             "unique": sum(s["unique"] for s in per),
             "duplicates": sum(s["duplicates"] for s in per),
             "conflicts": sum(s["conflicts"] for s in per),
+            "held_conflicts": sum(len(s["held_conflicts"]) for s in per),
             "gaps": sum(b - a + 1 for s in per for a, b in s["gaps"]),
             "invalid": sum(s["invalid"] for s in per),
             "chain_valid": all(s["chain_valid"] for s in per),

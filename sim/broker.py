@@ -482,8 +482,15 @@ class EmbeddedBroker:
 
 def main(argv: list[str] | None = None) -> int:
     """Command line entry: serve until Ctrl-C."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--port", type=int, default=1883)
+    parser = argparse.ArgumentParser(
+        prog="python -m sim.broker", description=__doc__.split("\n", 1)[0]
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=1883,
+        help="TCP port to listen on at 127.0.0.1 (default %(default)s; 0 picks a free one)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO)
     broker = EmbeddedBroker(port=args.port).start()

@@ -3,13 +3,23 @@ integrators (what a plant's QMS adapter would start from).
 
     python -m sim.central --host 127.0.0.1 --port 1883 --site plant-a --db central.db
     python -m sim.central --summary --db central.db
+    python -m sim.central --conflicts --db central.db
+    python -m sim.central --resolve plant-a/bench-01 --db central.db
 
 It subscribes to `qms/v1/{site}/+/record/#` (QoS 1) and stores one record per `id` in its own
 SQLite file (`sim._central_db`), validating each against the contract's schema and hash. Then,
-and only after the commit, it acknowledges to each station with `{"seq": N}` on
-`qms/v1/{site}/{station}/ack` (QoS 1), N being the highest contiguous seq it holds. It
-re-acknowledges on duplicates too, since an ack sent while a station was offline is lost
-(stations connect with a clean session).
+and only after the commit, it acknowledges to each station with `{"seq": N, "hash": H}` on
+`qms/v1/{site}/{station}/ack` (QoS 1): N the highest seq up to which it holds every record,
+each linked to the one before by `prev`, below any conflict it holds; H the hash of its
+record N (contract mqtt.md, "Delivery"). It re-acknowledges on duplicates too, since an ack
+sent while a station was offline is lost (stations connect with a clean session).
+
+A conflict (a station re-using a seq with another record, or a broken `prev` link) is logged
+once as an ERROR, kept in the database's `conflicts` table, listed by `--summary` and
+printed as a table by `--conflicts`; acks to that station stop below it until a person
+decides (`--resolve SITE/STATION`: the station's current records win, the ones held here
+from the conflict on are moved to `superseded`; docs/operations.md, "Recovering from a seq
+conflict").
 
 The broker's PUBACK, by contrast, is sent by paho on receipt (no `manual_ack`): the station's
 record stays pending until the station ack above, so a record the central received but did
@@ -60,6 +70,7 @@ from sim._central_db import CentralDB, read_summary
 log = logging.getLogger("sim.central")
 
 NEVER_EXPIRES = 0xFFFFFFFF  # MQTT v5 §3.1.2.11.2: the session does not expire
+SESSION_TAKEN_OVER = 0x8E  # MQTT v5 §3.14.2.1: another connection used the same client id
 BATCH_MAX = 250  # messages per transaction at most (see `run`)
 BATCH_WINDOW_S = 0.05  # how long a batch gathers before its commit and acks
 
@@ -83,6 +94,7 @@ class Central:
         self.db = db
         self.host, self.port, self.site = host, port, site
         self.session_expiry = session_expiry
+        self.client_id = client_id
         self._inbox: list[tuple[str, bytes]] = []
         self._stop = False
         self.stored = 0
@@ -129,7 +141,16 @@ class Central:
         properties: Properties | None,
     ) -> None:
         try:
-            log.warning("disconnected: %s", reason_code)
+            if reason_code.value == SESSION_TAKEN_OVER:
+                log.error(
+                    "another client with client_id %s took over the session (MQTT v5 reason"
+                    " 0x8E Session taken over): give each central its own --client-id",
+                    self.client_id,
+                )
+            elif self._stop or not reason_code.is_failure:
+                log.info("disconnected: %s", reason_code)  # ours, or a normal disconnection
+            else:
+                log.warning("disconnected: %s", reason_code)
         except Exception:
             log.exception("on_disconnect failed")
 
@@ -162,16 +183,28 @@ class Central:
         for (topic, _), result in zip(batch, self.db.ingest_many(batch), strict=True):
             if result.outcome == "stored":
                 self.stored += 1
-            elif result.outcome in ("invalid", "conflict"):
+            elif result.outcome == "invalid":
                 log.warning("%s %s: %s", result.outcome, topic, result.reason)
             if result.site != "?":
                 touched.add((result.site, result.station))
-        acks = {key: self.db.advance(*key) for key in sorted(touched)}
+        acks = {key: self.db.ack(*key) for key in sorted(touched)}
         self.db.commit()
-        for (site, station), seq in acks.items():
-            self.client.publish(
-                f"qms/v1/{site}/{station}/ack", json.dumps({"seq": seq}).encode(), qos=1
+        for c in self.db.new_conflicts:
+            log.error(
+                "CONFLICT %s/%s seq %d: %s; kept for a person (--conflicts), no ack reaches"
+                " seq %d until it is resolved (--resolve %s/%s)",
+                c.site,
+                c.station,
+                c.seq,
+                c.reason,
+                c.seq,
+                c.site,
+                c.station,
             )
+        self.db.new_conflicts.clear()
+        for (site, station), ack in acks.items():
+            if ack is not None:
+                self.client.publish(f"qms/v1/{site}/{station}/ack", json.dumps(ack).encode(), qos=1)
 
     def pump(self, timeout: float, max_messages: int = BATCH_MAX) -> MQTTErrorCode:
         """Wait up to `timeout` for the broker, then read the packets there (up to
@@ -249,6 +282,50 @@ def _password(path: Path | None) -> str | None:
     return path.read_text("utf-8").rstrip("\r\n")
 
 
+def conflict_table(conflicts: list[dict[str, Any]]) -> str:
+    """The conflicts as a text table, one line each (for a person at a terminal)."""
+    head = ("STATION", "SEQ", "KIND", "HELD", "RECEIVED", "SINCE", "DETAIL")
+    rows = [
+        (
+            f"{c['site']}/{c['station']}",
+            str(c["seq"]),
+            str(c["kind"]),
+            (c["held_hash"] or "?")[:12],
+            str(c["got_hash"])[:12],
+            str(c["at"]),
+            str(c["detail"]),
+        )
+        for c in conflicts
+    ]
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head) - 1)]
+    lines = [
+        "  ".join([*(v.ljust(w) for v, w in zip(r, widths, strict=False)), r[-1]])
+        for r in [head, *rows]
+    ]
+    return "\n".join(lines)
+
+
+def _offline(path: Path, resolve: str | None) -> int:
+    if not path.exists():
+        print(f"no central database at {path}", file=sys.stderr)
+        return 2
+    with CentralDB(path) as db:
+        if resolve is None:
+            held = db.conflicts()
+            print(conflict_table(held) if held else "no conflicts held")
+            return 0
+        site, _, station = resolve.partition("/")
+        if not site or not station:
+            print(f"--resolve wants SITE/STATION (got {resolve!r})", file=sys.stderr)
+            return 2
+        moved = db.resolve(site, station)
+        print(
+            f"{resolve}: {moved} held records moved to `superseded`; the station's re-sent"
+            " records will be stored and acked"
+        )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m sim.central",
@@ -271,8 +348,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--summary", action="store_true", help="print the JSON summary of --db and exit"
     )
+    parser.add_argument(
+        "--conflicts", action="store_true", help="print the conflicts held in --db and exit"
+    )
+    parser.add_argument(
+        "--resolve",
+        metavar="SITE/STATION",
+        default=None,
+        help="a person decided: the station's current records win over those held from its"
+        " lowest conflict on (moved to `superseded`); then exit",
+    )
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
+    if args.conflicts or args.resolve:
+        return _offline(args.db, args.resolve)
 
     if args.summary:
         try:

@@ -339,9 +339,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m sim.modbus_instrument", description=(__doc__ or "").split("\n\n")[0]
     )
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=5020, help="0 picks a free port")
-    parser.add_argument("--value", type=float, default=0.0)
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default %(default)s)"
+    )
+    parser.add_argument(
+        "--port", type=int, default=5020, help="TCP port (default %(default)s; 0 picks a free one)"
+    )
+    parser.add_argument(
+        "--value",
+        type=float,
+        default=0.0,
+        help="the value every unit holds, in every register encoding (default %(default)s)",
+    )
     parser.add_argument("--units", default="1", help="comma-separated unit ids (default 1)")
     parser.add_argument("--rtu", action="store_true", help="RTU framing over TCP (socket://)")
     parser.add_argument(

@@ -73,9 +73,21 @@ class ScannerSim:
 
 def main(argv: list[str] | None = None) -> int:
     """Scan each stdin line until EOF or Ctrl-C."""
-    parser = argparse.ArgumentParser(prog="python -m sim.scanner", description=__doc__)
-    parser.add_argument("--link", required=True, help="symlink to publish the pty at")
-    parser.add_argument("--suffix", default="\r", help="sent after each scan (default CR)")
+    parser = argparse.ArgumentParser(
+        prog="python -m sim.scanner",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--link",
+        required=True,
+        help="path of the symlink to the pty; point [scanner] port at it",
+    )
+    parser.add_argument(
+        "--suffix",
+        default="\r",
+        help="characters sent after each scan, as the scanner's suffix setting (default CR)",
+    )
     args = parser.parse_args(argv)
     sim = ScannerSim(args.link, suffix=args.suffix.encode("latin-1")).start()
     print(f"scanner on {sim.device.slave_name} via {sim.path}; type a code per line", flush=True)

@@ -275,12 +275,36 @@ class SerialGaugeSim:
 
 def main(argv: list[str] | None = None) -> int:
     """Serve one simulated gauge until Ctrl-C or ``q``."""
-    parser = argparse.ArgumentParser(prog="python -m sim.serial_gauge", description=__doc__)
-    parser.add_argument("protocol", choices=PROTOCOLS)
-    parser.add_argument("--link", required=True, help="symlink to publish the pty at")
-    parser.add_argument("--value", default="0.000")
-    parser.add_argument("--unit", default=None)
-    parser.add_argument("--style", default="c1202", choices=("c1202", "optors"))
+    parser = argparse.ArgumentParser(
+        prog="python -m sim.serial_gauge",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "protocol", choices=PROTOCOLS, help="the gauge's wire protocol (frame format)"
+    )
+    parser.add_argument(
+        "--link",
+        required=True,
+        help="path of the symlink to the pty; point the input's port at it",
+    )
+    parser.add_argument(
+        "--value",
+        default="0.000",
+        help="the value the gauge shows, as its display has it (default %(default)s;"
+        " change it later with the stdin command 'v VALUE')",
+    )
+    parser.add_argument(
+        "--unit",
+        default=None,
+        help="unit sent in frames that carry one (default: mm; g for mtsics)",
+    )
+    parser.add_argument(
+        "--style",
+        default="c1202",
+        choices=("c1202", "optors"),
+        help="mahr only: Millimar C1202 or C1208/C1216 'OPTORS' replies (default %(default)s)",
+    )
     args = parser.parse_args(argv)
     sim = SerialGaugeSim(
         args.protocol, args.link, value=args.value, unit=args.unit, style=args.style

@@ -169,56 +169,123 @@ def wire_payload(text: str, digest: str) -> bytes | None:
     return f'{text[:at]},"hash":"{digest}"{text[at:]}'.encode()
 
 
-def _rows(conn: sqlite3.Connection, after: int) -> Iterator[tuple[int, str, str, str, str, str]]:
-    """Every record after seq `after`, ascending, fetched page by page."""
+_ROW_SQL = (
+    "SELECT seq, id, type, ts, hash, CAST(envelope AS BLOB) FROM records WHERE seq > ? "
+    "ORDER BY seq LIMIT ?"
+)
+Row = tuple[int, str, str, str, str, bytes]
+
+
+class Unreadable(Exception):
+    """SQLite could not read the record after seq `after` (private to the store)."""
+
+    def __init__(self, after: int, error: sqlite3.Error | ValueError) -> None:
+        super().__init__(str(error))
+        self.after = after
+        self.error = error
+
+
+def _rows(conn: sqlite3.Connection, after: int) -> Iterator[Row]:
+    """Every record after seq `after`, ascending, fetched page by page.
+
+    The envelope comes as bytes (decoded by the caller), so a flipped byte that is not UTF-8
+    is reported for its record instead of failing the whole read. When a page of rows cannot
+    be read (a damaged B-tree page), the rows are re-read one by one to find the first one
+    that cannot.
+
+    Raises:
+        Unreadable: the next record after `Unreadable.after` cannot be read.
+    """
     while True:
-        page = conn.execute(
-            "SELECT seq, id, type, ts, hash, envelope FROM records WHERE seq > ? "
-            "ORDER BY seq LIMIT ?",
-            (after, _VERIFY_PAGE),
-        ).fetchall()
+        try:
+            page = conn.execute(_ROW_SQL, (after, _VERIFY_PAGE)).fetchall()
+        except (sqlite3.Error, ValueError):
+            for _ in range(_VERIFY_PAGE):
+                try:
+                    row = conn.execute(_ROW_SQL, (after, 1)).fetchone()
+                except (sqlite3.Error, ValueError) as exc:
+                    raise Unreadable(after, exc) from exc
+                if row is None:
+                    return
+                yield row
+                after = int(row[0])
+            continue
         if not page:
             return
         yield from page
         after = page[-1][0]
 
 
-def verify_chain(conn: sqlite3.Connection) -> VerifyResult:
-    """Recompute every hash and prev link; stop at the first bad record.
+def check_row(row: Row, expect_seq: int, prev: str) -> tuple[str, str | None]:
+    """(stored text, None) for a record that chains after `prev`, else (text, why not).
 
-    Checks, per record: seq is the previous + 1 (from the pruning checkpoint or 1); the
-    stored text is canonical JSON whose `seq`, `id`, `type`, `ts` match the columns; `prev`
-    equals the previous record's hash (64 zeros for seq 1); sha256(text) equals `hash`.
+    Checks that seq is `expect_seq`; the stored text is UTF-8, canonical JSON whose `seq`,
+    `id`, `type`, `ts` match the columns; `prev` is the previous record's hash (64 zeros for
+    seq 1); sha256(text) equals `hash`.
     """
+    seq, rid, rtype, ts, digest, raw = row
+    if seq != expect_seq:
+        return "", f"missing (next stored record is seq {seq})"
+    try:
+        text = bytes(raw).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return "", f"stored envelope is not UTF-8 ({exc.reason} at byte {exc.start})"
+    try:
+        env = json.loads(text)
+    except ValueError as exc:
+        return text, f"stored envelope is not JSON ({exc})"
+    if not isinstance(env, dict) or "hash" in env:
+        return text, "stored envelope is not an object without `hash`"
+    if canonical(env) != text:
+        return text, "stored envelope is not in canonical JSON form"
+    for key, column in (("seq", seq), ("id", rid), ("type", rtype), ("ts", ts)):
+        if env.get(key) != column:
+            return text, f"envelope {key} {env.get(key)!r} differs from column {column!r}"
+    if env.get("prev") != prev:
+        return text, f"prev {env.get('prev')} is not the hash of seq {seq - 1} ({prev})"
+    if sha256_hex(text) != digest:
+        return text, f"hash mismatch: stored {digest}, recomputed {sha256_hex(text)}"
+    return text, None
+
+
+def chain_start(conn: sqlite3.Connection) -> tuple[int, str]:
+    """(first seq to expect, its prev): after the pruning checkpoint, or (1, zeros)."""
     ckpt = conn.execute("SELECT seq, hash FROM checkpoint WHERE id = 1").fetchone()
-    expect_seq, prev = (int(ckpt[0]) + 1, str(ckpt[1])) if ckpt else (1, ZERO_HASH)
+    return (int(ckpt[0]) + 1, str(ckpt[1])) if ckpt else (1, ZERO_HASH)
+
+
+def verify_chain(conn: sqlite3.Connection) -> VerifyResult:
+    """Recompute every hash and prev link; stop at the first bad or unreadable record."""
+    try:
+        expect_seq, prev = chain_start(conn)
+    except (sqlite3.Error, ValueError) as exc:
+        return VerifyResult(False, 0, 0, None, f"the pruning checkpoint cannot be read ({exc})")
     checked = 0
     last = expect_seq - 1
 
     def bad(seq: int, reason: str) -> VerifyResult:
         return VerifyResult(False, checked, last, seq, reason)
 
-    for seq, rid, rtype, ts, digest, text in _rows(conn, expect_seq - 1):
-        if seq != expect_seq:
-            return bad(expect_seq, f"missing (next stored record is seq {seq})")
-        try:
-            env = json.loads(text)
-        except ValueError as exc:
-            return bad(seq, f"stored envelope is not JSON ({exc})")
-        if not isinstance(env, dict) or "hash" in env:
-            return bad(seq, "stored envelope is not an object without `hash`")
-        if canonical(env) != text:
-            return bad(seq, "stored envelope is not in canonical JSON form")
-        for key, column in (("seq", seq), ("id", rid), ("type", rtype), ("ts", ts)):
-            if env.get(key) != column:
-                return bad(seq, f"envelope {key} {env.get(key)!r} differs from column {column!r}")
-        if env.get("prev") != prev:
-            return bad(seq, f"prev {env.get('prev')} is not the hash of seq {seq - 1} ({prev})")
-        if sha256_hex(text) != digest:
-            return bad(seq, f"hash mismatch: stored {digest}, recomputed {sha256_hex(text)}")
-        prev, last, expect_seq = digest, seq, seq + 1
-        checked += 1
+    try:
+        for row in _rows(conn, expect_seq - 1):
+            _, problem = check_row(row, expect_seq, prev)
+            if problem is not None:
+                return bad(expect_seq, problem)
+            prev, last, expect_seq = row[4], row[0], row[0] + 1
+            checked += 1
+    except Unreadable as exc:
+        return bad(exc.after + 1, f"cannot be read: {exc.error}")
     return VerifyResult(True, checked, last, None, None)
 
 
-__all__ = ["build", "head", "insert", "verify_chain", "wire_payload"]
+__all__ = [
+    "Row",
+    "Unreadable",
+    "build",
+    "chain_start",
+    "check_row",
+    "head",
+    "insert",
+    "verify_chain",
+    "wire_payload",
+]

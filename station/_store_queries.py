@@ -84,6 +84,23 @@ class Queries(StoreBase):
             ).fetchall()
         return _records(rows)
 
+    def inspections_using_after(self, instrument_id: str, after_seq: int) -> list[Record]:
+        """Reverse traceability in record order: inspections that used `instrument_id` with
+        seq > `after_seq` (e.g. the seq of its last passing check; 0 = ever), ascending.
+
+        The record order cannot be moved by a station clock that jumped back or forward,
+        where measurement times can (a time bound then missed inspections taken after the
+        check under a clock set back).
+        """
+        with self._guard(f"find inspections using {instrument_id}") as conn:
+            rows = conn.execute(
+                f"SELECT {_RECORD_COLUMNS} FROM ix_instrument_use u "
+                "JOIN records r ON r.seq = u.seq "
+                "WHERE u.instrument = ? AND u.seq > ? ORDER BY u.seq",
+                (instrument_id, int(after_seq)),
+            ).fetchall()
+        return _records(rows)
+
     def last_passing_check(self, instrument_id: str) -> Record | None:
         """The newest instrument-check record of `instrument_id` with verdict pass."""
         with self._guard(f"find the last passing check of {instrument_id}") as conn:

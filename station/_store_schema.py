@@ -16,6 +16,7 @@ from __future__ import annotations
 import random
 import sqlite3
 import time
+import urllib.parse
 from pathlib import Path
 
 from sqlite_utils import Database, Migrations
@@ -177,6 +178,18 @@ def _m0004_spc_limits(db: Database) -> None:
     )
 
 
+@MIGRATIONS(name="0005_sync_conflict")
+def _m0005_sync_conflict(db: Database) -> None:
+    """What the QMS refused to ack (contract mqtt.md, "Delivery"): kept for a person."""
+    db.execute(
+        """CREATE TABLE sync_conflict (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            seq INTEGER NOT NULL,
+            detail TEXT NOT NULL,
+            ts TEXT NOT NULL)"""
+    )
+
+
 def connect(path: Path) -> Database:
     """Open `path` with the store's pragmas and bring its schema up to date.
 
@@ -200,6 +213,45 @@ def connect(path: Path) -> Database:
         conn.close()
         raise
     return db
+
+
+# The tables `verify` and `status` read; a file without them is not a station store.
+STORE_TABLES = frozenset({"records", "undelivered", "checkpoint"})
+
+
+def connect_readonly(path: Path) -> Database:
+    """Open an existing store read-only, writing nothing: no migration, no `-wal`/`-shm`.
+
+    `station verify` and `station status` use this, so they work on a read-only copy (a 0444
+    file in a 0555 folder, a read-only mount) and never change the evidence they check.
+    With no `-wal` beside the file, every committed record is in the main file and it is
+    opened `immutable=1`: SQLite then creates no `-shm`/`-wal` and takes no locks
+    (https://www.sqlite.org/uri.html#uriimmutable). With a `-wal` (the bench or the daemon
+    is running, or a crash left one) it is opened `mode=ro`, which reads the `-wal` too;
+    ignoring it would silently skip every record since the last checkpoint.
+
+    Raises:
+        FileNotFoundError: there is no file at `path`.
+        sqlite3.Error: SQLite cannot open or read it (the caller names the file).
+    """
+    if not path.is_file():
+        raise FileNotFoundError(path)
+    wal = path.with_name(path.name + "-wal")
+    query = "mode=ro" if wal.exists() else "mode=ro&immutable=1"
+    uri = f"file:{urllib.parse.quote(str(path.resolve()))}?{query}"
+    conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        names = {str(r[0]) for r in conn.execute("SELECT name FROM sqlite_master")}
+        missing = STORE_TABLES - names
+        if missing:
+            raise sqlite3.DatabaseError(
+                f"not a station record store (no table {', '.join(sorted(missing))})"
+            )
+    except BaseException:
+        conn.close()
+        raise
+    return Database(conn, execute_plugins=False)
 
 
 def _enable_wal(conn: sqlite3.Connection) -> None:
@@ -269,7 +321,9 @@ __all__ = [
     "BUSY_TIMEOUT_S",
     "MIGRATIONS",
     "SEQ_NOT_NEXT",
+    "STORE_TABLES",
     "begin_immediate",
     "connect",
+    "connect_readonly",
     "migrate",
 ]

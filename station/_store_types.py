@@ -28,6 +28,25 @@ class StoreError(Exception):
     """Anything the store refuses or cannot do; the message names the file and the cause."""
 
 
+class StoreMissing(StoreError):
+    """`status`/`verify` found no store at the configured path (only the bench and the sync
+    daemon create one: a typo in `data_dir` must not look like a healthy, empty store)."""
+
+
+class StoreCorrupt(StoreError):
+    """A stored record cannot be read or does not match its hash.
+
+    `seq` is the first record that is unreadable or damaged (None when SQLite cannot say
+    which, e.g. a damaged schema page); `reason` says what is wrong with it.
+    """
+
+    def __init__(self, path: str, seq: int | None, reason: str) -> None:
+        where = f"seq {seq}" if seq is not None else "the store"
+        super().__init__(f"{path}: {where} is damaged: {reason}")
+        self.seq = seq
+        self.reason = reason
+
+
 class StorageBudgetExceeded(StoreError):
     """Undelivered records fill the storage budget: new inspections are refused."""
 
@@ -98,25 +117,47 @@ class Record:
         )
 
 
+Health = Literal["ok", "records-lost", "corrupt"]
+
+
 @dataclass(frozen=True)
 class StoreStatus:
-    """The delivery state, as `station status` prints it."""
+    """The delivery state, as `station status` prints it, and the store's health.
+
+    `health` is "ok", "records-lost" (the store ends below what it once held: a lost or
+    truncated `-wal`, or a replaced file) or "corrupt" (SQLite or the chain found damage);
+    `problems` says what, one line each. `clock` is "ok" or why the wall clock looks wrong
+    against the newest record (see `Store.clock_problem`).
+    """
 
     last_seq: int
     pending: int
     delivered_seq: int
     oldest_pending_ts: str | None
     db_bytes: int
+    health: Health = "ok"
+    problems: tuple[str, ...] = ()
+    clock: str = "ok"
+    # A seq the QMS refused to ack (`{"seq", "detail", "ts"}`, set by the sync daemon); only
+    # in `as_dict` when there is one.
+    conflict: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        """Exactly the keys of `station status` (contract: station.md)."""
-        return {
+        """The keys of `station status`: the contract's five first (station.md), then the
+        extensions `health`, `problems`, `clock` (and `conflict` when there is one)."""
+        out: dict[str, Any] = {
             "last_seq": self.last_seq,
             "pending": self.pending,
             "delivered_seq": self.delivered_seq,
             "oldest_pending_ts": self.oldest_pending_ts,
             "db_bytes": self.db_bytes,
+            "health": self.health,
+            "problems": list(self.problems),
+            "clock": self.clock,
         }
+        if self.conflict is not None:
+            out["conflict"] = self.conflict
+        return out
 
 
 @dataclass(frozen=True)
@@ -128,17 +169,23 @@ class VerifyResult:
     last_seq: int
     first_bad_seq: int | None
     reason: str | None
+    # SQLite-level damage (`PRAGMA integrity_check`) and lost records, one line each; any
+    # makes `ok` False even when every readable record chains.
+    problems: tuple[str, ...] = ()
 
 
 __all__ = [
     "RECORD_TYPES",
     "SCHEMA_ID",
     "DeliveryState",
+    "Health",
     "Record",
     "RecordInvalid",
     "RecordType",
     "StorageBudgetExceeded",
+    "StoreCorrupt",
     "StoreError",
+    "StoreMissing",
     "StoreStatus",
     "VerifyResult",
 ]

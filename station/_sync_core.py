@@ -33,6 +33,7 @@ from station._sync_events import (
     Received,
     Topics,
 )
+from station._sync_json import ACK_MAX_BYTES, PayloadRejected, parse_payload
 from station._sync_master import MasterInbox
 from station._sync_pacing import Backoff
 from station._sync_security import describe_tls_error
@@ -54,6 +55,7 @@ IDLE_POLL_S = 0.1  # how often an idle daemon looks for new records
 PRUNE_EVERY_S = 3600.0  # retention (`[station] retention_days`) is applied at start, then hourly
 OFFLINE_PUBACK_TIMEOUT_S = 5.0
 _AUTH_REASONS = ("Bad user name or password", "Not authorized")
+SESSION_TAKEN_OVER = 0x8E  # MQTT v5 §3.14.2.1: another connection used the same client id
 
 ConnState = Literal["down", "connecting", "up"]
 
@@ -104,6 +106,9 @@ class SyncDaemon:
         self._retry: deque[Event] = deque()
         self._status_mids: dict[int, str] = {}
         self._store_failing = False
+        self._taken_over = False  # the last connection was taken over: keep backing off
+        held = store.sync_conflict()  # what the QMS refused to ack (kept across restarts)
+        self._conflict_seq: int | None = None if held is None else int(held["seq"])
 
     # -- status messages and state ------------------------------------------------------------
 
@@ -171,7 +176,10 @@ class SyncDaemon:
             )
             return
         self.state = "up"
-        self.backoff.reset()
+        if not self._taken_over:
+            # Two daemons sharing a client id take the session from each other at every
+            # connect; a reset here would make them flap at the minimum delay forever.
+            self.backoff.reset()
         subs = [self.topics.master_filter]
         if self.mqtt.ack == "central":
             subs.append(self.topics.ack)
@@ -186,6 +194,23 @@ class SyncDaemon:
             "on" if self.mqtt.tls else "off",
         )
         self._set_state(f"connected to {self._where()}")
+
+    def _disconnected(self, ev: Disconnected, now: float) -> None:
+        """The broker closed the connection: say why at the level it deserves."""
+        self._taken_over = ev.reason.value == SESSION_TAKEN_OVER
+        if self._taken_over:
+            self._lost(
+                now,
+                f"another client with client_id {self.mqtt.client_id!r} took over the session"
+                f" on {self._where()} (MQTT v5 reason 0x8E Session taken over): two daemons or"
+                " stations share mqtt.client_id; give each its own",
+                level=logging.ERROR,
+            )
+        elif self.stopping or not ev.reason.failure:
+            # Ours (a clean stop) or a normal disconnection (reason 0x00): nothing is wrong.
+            self._lost(now, f"disconnected from {self._where()}: {ev.reason}", level=logging.INFO)
+        else:
+            self._lost(now, f"connection to {self._where()} lost: {ev.reason}")
 
     # -- events -------------------------------------------------------------------------------
 
@@ -215,7 +240,7 @@ class SyncDaemon:
                 self._connected(ev, now)
         elif isinstance(ev, Disconnected):
             if self.state != "down":
-                self._lost(now, f"connection to {self._where()} lost: {ev.reason}")
+                self._disconnected(ev, now)
         else:
             for rc in ev.reasons:
                 if rc.failure:
@@ -250,7 +275,20 @@ class SyncDaemon:
             self._set_state(f"broker refuses records: {refusal.reason}")
 
     def _received(self, ev: Received) -> None:
+        """One inbound message. Whatever is wrong with it ends here, never the loop: a
+        retained message that crashed the daemon would crash it again at every start."""
         topic = ev.topic.decode("utf-8", "backslashreplace")
+        try:
+            self._dispatch(topic, ev)
+        except StoreError:
+            raise  # the store, not the message: handled again once the store answers
+        except Exception as exc:
+            reason = f"{type(exc).__name__}: {exc}"[:500]
+            log.error("message on %s not processed, ignored: %s", topic, reason)
+            if topic.startswith(self.topics.master_prefix):
+                self.inbox.reject(topic, ev.payload, f"could not be processed: {reason}")
+
+    def _dispatch(self, topic: str, ev: Received) -> None:
         if topic == self.topics.ack:
             self._ack(ev.payload)
         elif topic.startswith(self.topics.master_prefix):
@@ -265,28 +303,79 @@ class SyncDaemon:
             log.warning("ignoring a message on an unexpected topic %r", topic)
 
     def _ack(self, payload: bytes) -> None:
+        """A QMS ack `{"seq": N, "hash": H}` (contract mqtt.md, "Delivery"): accepted only
+        when N is a seq this daemon has published and H is this station's own record N."""
         if self.mqtt.ack != "central":
             return
+        where = self.topics.ack
         try:
-            doc = json.loads(payload.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as exc:
-            log.warning("ignoring a malformed ack on %s: %s", self.topics.ack, exc)
+            doc = parse_payload(payload, max_bytes=ACK_MAX_BYTES)
+        except PayloadRejected as exc:
+            log.warning("ignoring a malformed ack on %s: %s", where, exc)
             return
         problems = schema_errors("ack", doc)
         if problems:
-            log.warning("ignoring an invalid ack on %s: %s", self.topics.ack, "; ".join(problems))
+            log.warning("ignoring an invalid ack on %s: %s", where, "; ".join(problems)[:500])
             return
-        seq = int(doc["seq"])
-        last = self.store.last_seq()
-        if seq > last:
+        seq, digest = int(doc["seq"]), str(doc["hash"])
+        window = self.window
+        if seq <= window.acked:
+            # Two resends answered with the same ack: the QMS had time to see seq + 1
+            # again (one could race a batch of old copies still in its queue).
+            if seq == window.acked and window.resend_streak >= 2 and window.awaiting:
+                self._stalled(seq)
+            return  # old news (a re-ack of what is delivered): nothing changes
+        info = self.store.delivery_info(seq)
+        if info is None:
             log.error(
-                "the QMS acked seq %d but this station's last seq is %d: ack ignored (does the"
-                " QMS hold records of another store under this station id?)",
+                "ignoring an ack for seq %d: this station holds no record %d (last seq %d);"
+                " does the QMS hold records of another store under this station id?",
                 seq,
-                last,
+                seq,
+                self.store.last_seq(),
             )
             return
-        self.window.central_ack(seq, self.clock())
+        state, own = info
+        if state == "pending" and seq > window.sent_max:
+            log.error(
+                "ignoring an ack for seq %d: this station has not published it (forged, or"
+                " from another store under this station id); nothing is marked delivered",
+                seq,
+            )
+            return
+        if digest != own:
+            detail = (
+                f"ack hash mismatch at seq {seq}: the QMS holds another record {seq}"
+                f" (hash {digest[:12]}…, this station's is {own[:12]}…); this station's records"
+                f" from seq {window.acked + 1} stay pending until a person resolves it"
+            )
+            log.error("ignoring an ack: %s (docs/operations.md, seq conflict)", detail)
+            self._keep_conflict(seq, detail)
+            return
+        window.central_ack(seq, self.clock())
+        if self._conflict_seq is not None and seq >= self._conflict_seq:
+            self.store.clear_sync_conflict(seq)
+            self._conflict_seq = None
+            log.info("the QMS acked seq %d with this station's hash: the conflict is resolved", seq)
+
+    def _keep_conflict(self, seq: int, detail: str) -> None:
+        if self._conflict_seq is None or seq < self._conflict_seq:
+            self.store.set_sync_conflict(seq, detail)
+            self._conflict_seq = seq
+
+    def _stalled(self, seq: int) -> None:
+        """The QMS answers, yet after a resend it still acks `seq` and not `seq + 1`: it holds
+        a gap or a conflicting record there (it never acks past one)."""
+        nxt = seq + 1
+        if self._conflict_seq is not None and self._conflict_seq <= nxt:
+            return
+        detail = (
+            f"the QMS keeps acking seq {seq} after seq {nxt} was published again: it does not"
+            f" accept seq {nxt} (a conflicting record or a broken link at the QMS); this"
+            f" station's records from seq {nxt} stay pending until a person resolves it"
+        )
+        log.error("%s (docs/operations.md, seq conflict)", detail)
+        self._keep_conflict(nxt, detail)
 
     # -- the loop -----------------------------------------------------------------------------
 

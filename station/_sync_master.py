@@ -8,7 +8,8 @@ invalid one changes nothing and is logged as a `master-rejected` event with the 
 the reason. An empty payload deletes the item (MQTT's way of clearing a retained message).
 
 No paho here: the daemon hands over the raw topic bytes and payload. Every check that can
-fail on hostile input (size, topic, UTF-8, JSON, schema) runs before anything is written.
+fail on hostile input (size, topic, UTF-8, JSON nesting and number range through the one
+bounded parser `station._sync_json`, schema) runs before anything is written.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ import logging
 from dataclasses import dataclass
 from typing import Literal
 
+from station._sync_json import PayloadRejected, parse_payload
 from station.config import NAME_RE, NAME_RULE
-from station.master import MASTER_KINDS, parse_json, validate_master
+from station.master import MASTER_KINDS, validate_master
 from station.store import Store
 
 log = logging.getLogger("station.sync")
@@ -61,7 +63,8 @@ class MasterInbox:
         self.max_bytes = max_bytes
         self._rejected: set[tuple[str, str]] = set()
 
-    def _reject(self, topic: str, payload: bytes, reason: str) -> MasterOutcome:
+    def reject(self, topic: str, payload: bytes, reason: str) -> MasterOutcome:
+        """Log `master-rejected` for this message (once per run for the same payload)."""
         if len(reason) > MAX_REASON_CHARS:
             reason = reason[: MAX_REASON_CHARS - 3] + "..."
         key = (topic, hashlib.sha256(payload).hexdigest())
@@ -75,7 +78,7 @@ class MasterInbox:
         """Check and apply one message. Raises StoreError only when the store fails."""
         topic = raw_topic.decode("utf-8", "backslashreplace")
         if len(payload) > self.max_bytes:
-            return self._reject(
+            return self.reject(
                 topic,
                 payload,
                 f"payload is {len(payload)} bytes, more than mqtt.max_master_bytes"
@@ -83,22 +86,18 @@ class MasterInbox:
             )
         where = _topic_problem(self.site, topic)
         if isinstance(where, str):
-            return self._reject(topic, payload, where)
+            return self.reject(topic, payload, where)
         kind, item_id = where
         if not payload:
             event = self.store.apply_master(kind, item_id, None, topic=topic)
             return MasterOutcome("deleted" if event else "unchanged", topic)
         try:
-            text = payload.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            return self._reject(topic, payload, f"payload is not UTF-8 (bad byte at {exc.start})")
-        try:
-            doc = parse_json(text)
-        except ValueError as exc:  # json.JSONDecodeError is a ValueError
-            return self._reject(topic, payload, f"payload is not valid JSON: {exc}")
+            doc = parse_payload(payload, max_bytes=self.max_bytes)
+        except PayloadRejected as exc:
+            return self.reject(topic, payload, str(exc))
         problems = validate_master(kind, doc, expected_id=item_id)
         if problems:
-            return self._reject(topic, payload, "; ".join(problems))
+            return self.reject(topic, payload, "; ".join(problems))
         event = self.store.apply_master(kind, item_id, doc, topic=topic)
         rev = f" rev {doc.get('rev')}" if kind == "plan" else ""
         return MasterOutcome("applied" if event else "unchanged", topic, f"{kind} {item_id}{rev}")

@@ -3,7 +3,9 @@
 - The password lives in its own file (contract station.md: "never a password in this file").
   The daemon refuses to start when that file is missing, unreadable, or readable by group or
   others (mode & 0o077), the same rule ssh applies to private keys: a secret readable by every
-  local account is not a secret. The password is never logged or put in an exception.
+  local account is not a secret. The client's TLS private key (`tls_key`) is a secret by the
+  same rule and gets the same check (`secret_file_problem`, also run by `check-config`). The
+  password is never logged or put in an exception.
 - TLS turns on with `tls_ca`. Verification is on (certificate chain and host name, via
   `ssl.create_default_context`), the minimum version is TLS 1.2 (mosquitto 2.0.11 still
   allows 1.1 unless told otherwise, tech.md §3), and an encrypted client key is refused
@@ -23,22 +25,29 @@ class SecurityConfigError(Exception):
     """The MQTT credentials or TLS files cannot be used; the message says which and why."""
 
 
-def read_password(path: Path) -> str:
-    """The password in `path`, without its trailing newline; refuses loose permissions."""
+def secret_file_problem(key: str, path: Path) -> str | None:
+    """Why the secret file `path` (config key `key`) must not be used, or None."""
     try:
         st = path.stat()
     except FileNotFoundError:
-        raise SecurityConfigError(f"mqtt.password_file {path} does not exist") from None
+        return f"{key} {path} does not exist"
     except OSError as exc:
-        raise SecurityConfigError(f"mqtt.password_file {path}: {exc.strerror}") from None
+        return f"{key} {path}: {exc.strerror}"
     if not stat.S_ISREG(st.st_mode):
-        raise SecurityConfigError(f"mqtt.password_file {path} is not a regular file")
-    loose = st.st_mode & 0o077
-    if loose:
-        raise SecurityConfigError(
-            f"mqtt.password_file {path} is readable by group or others (mode "
+        return f"{key} {path} is not a regular file"
+    if st.st_mode & 0o077:
+        return (
+            f"{key} {path} is readable by group or others (mode "
             f"{stat.S_IMODE(st.st_mode):04o}); refusing to use it: run `chmod 600 {path}`"
         )
+    return None
+
+
+def read_password(path: Path) -> str:
+    """The password in `path`, without its trailing newline; refuses loose permissions."""
+    problem = secret_file_problem("mqtt.password_file", path)
+    if problem is not None:
+        raise SecurityConfigError(problem)
     try:
         text = path.read_text("utf-8")
     except OSError as exc:
@@ -69,6 +78,9 @@ def tls_context(mqtt: MqttSettings) -> ssl.SSLContext | None:
         ) from None
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     if mqtt.tls_cert is not None and mqtt.tls_key is not None:
+        problem = secret_file_problem("mqtt.tls_key", mqtt.tls_key)
+        if problem is not None:
+            raise SecurityConfigError(problem)
         try:
             ctx.load_cert_chain(str(mqtt.tls_cert), str(mqtt.tls_key), password=_no_key_password)
         except SecurityConfigError:
@@ -99,4 +111,10 @@ def describe_tls_error(exc: BaseException, mqtt: MqttSettings) -> str:
     return f"TLS handshake with {mqtt.host}:{mqtt.port} failed: {exc}"
 
 
-__all__ = ["SecurityConfigError", "describe_tls_error", "read_password", "tls_context"]
+__all__ = [
+    "SecurityConfigError",
+    "describe_tls_error",
+    "read_password",
+    "secret_file_problem",
+    "tls_context",
+]

@@ -13,7 +13,9 @@ Delivery (contract mqtt.md, "Delivery"):
   failure code (MQTT v5 §3.4.2.1, e.g. 0x87 Not authorized) is *not* delivery: the record
   stays pending, publishing pauses with a growing backoff, then restarts from the first
   undelivered record.
-- ack mode `central`: a record is delivered when the QMS acks `{"seq": N}` (every seq <= N).
+- ack mode `central`: a record is delivered when the QMS acks `{"seq": N, "hash": H}` (every
+  seq <= N); the daemon accepts that ack only for a seq it has published and whose hash is its
+  own record's (`SyncDaemon._ack`), then calls `central_ack`.
   At most `central_max` records wait for that ack. When the oldest has waited
   `resend_after_s` and no ack has made progress for as long (a QMS that is busy but acking
   is left alone: re-sending to it would only queue copies in front of its work), the window
@@ -94,6 +96,7 @@ class DeliveryWindow:
         self.bucket = TokenBucket(max_rate, max(1.0, float(inflight_max)), now)
         self.refusals = refusal_backoff or Backoff(1.0, 60.0)
         self.cursor = 0  # highest seq handed to MQTT since the last go-back
+        self.sent_max = 0  # highest seq handed to MQTT in this run (an ack may only reach it)
         self.inflight: dict[int, tuple[int, float]] = {}  # mid -> (seq, sent at)
         self.awaiting: OrderedDict[int, float] = OrderedDict()  # central: seq -> sent at
         self.acked = store.delivered_seq()  # central: highest seq the QMS acked
@@ -160,6 +163,7 @@ class DeliveryWindow:
         """`seq` was handed to paho as message `mid`."""
         self.inflight[mid] = (seq, now)
         self.cursor = max(self.cursor, seq)
+        self.sent_max = max(self.sent_max, seq)
         self.bucket.take(1, now)
         if self.mode == "central":
             self.awaiting[seq] = now

@@ -7,10 +7,13 @@ typed objects to the service that does the work. Implementations are imported la
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import sys
+import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
@@ -18,6 +21,7 @@ from station import __version__
 
 if TYPE_CHECKING:
     from station.settings import Config
+    from station.store import Store
 
 CONFIG_HELP = "Station config file (TOML). Defaults to $STATION_CONFIG."
 
@@ -45,6 +49,64 @@ def load(config_path: Path) -> Config:
         sys.exit(2)
 
 
+def fail(command: str, message: str, code: int = 1) -> NoReturn:
+    """One clear line on stderr (`station COMMAND: what, where, why`) and exit `code`."""
+    click.echo(f"station {command}: {message}", err=True)
+    sys.exit(code)
+
+
+def os_reason(exc: OSError) -> str:
+    """`Permission denied (EACCES)`: the text a person reads and the name a search finds."""
+    name = errno.errorcode.get(exc.errno, str(exc.errno)) if exc.errno is not None else ""
+    return f"{exc.strerror or exc} ({name})" if name else str(exc.strerror or exc)
+
+
+def require_writable_data_dir(command: str, cfg: Config, config_path: Path) -> None:
+    """Exit 1 with one line unless the bench/daemon can create and write its store.
+
+    Both write the store (and the bench its log) in `data_dir`; finding out from a traceback
+    deep in SQLite or logging set-up told the technician nothing. As root `os.access`
+    always says yes, so this really creates a file (then removes it).
+    """
+    folder, db = cfg.station.data_dir, cfg.station.db_path
+    where = f"(station.data_dir in {config_path})"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        fail(command, f"cannot create the data folder {folder} {where}: {os_reason(exc)}")
+    try:
+        with tempfile.TemporaryFile(dir=folder, prefix=".station-write-test-"):
+            pass
+    except OSError as exc:
+        fail(command, f"cannot write in the data folder {folder} {where}: {os_reason(exc)}")
+    for path in (db, db.with_name(db.name + "-wal")):
+        if path.exists():
+            try:
+                os.close(os.open(path, os.O_RDWR))
+            except OSError as exc:
+                fail(command, f"cannot write the record store {path} {where}: {os_reason(exc)}")
+
+
+def open_existing_store(command: str, cfg: Config, config_path: Path) -> Store:
+    """The configured store opened read-only, or exit 1 naming the path and the problem.
+
+    `verify` and `status` never create a store: a typo in `data_dir` would otherwise show
+    as a healthy empty one (pending 0, verify ok).
+    """
+    from station.store import Store, StoreError, StoreMissing
+
+    try:
+        return Store.for_config(cfg, readonly=True)
+    except StoreMissing:
+        fail(
+            command,
+            f"no record store at {cfg.station.db_path} (station.data_dir in {config_path}); "
+            "only `station bench` and `station sync` create one",
+        )
+    except StoreError as exc:
+        fail(command, str(exc))
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="station")
 def main() -> None:
@@ -64,7 +126,8 @@ def check_config(file: Path) -> None:
     """Validate FILE and every master-data file it names.
 
     Prints every problem, one per line, as `FILE: key.path: what is wrong (got VALUE)`;
-    exits 0 when valid, 2 when not.
+    exits 0 when valid (printing `FILE: ok`), 2 when not. Both go to stdout, where a script
+    reads them; stderr is for the command failing to run at all.
 
     \b
     Example:
@@ -77,35 +140,38 @@ def check_config(file: Path) -> None:
         click.echo(line)
     if problems:
         sys.exit(2)
-    click.echo(f"{file}: ok", err=True)
+    click.echo(f"{file}: ok")
 
 
 @main.command("verify")
 @config_option
 def verify(config_path: Path) -> None:
-    """Check the local record chain: seq has no gaps, every prev and hash matches.
+    """Check the local record store: seq has no gaps, every prev and hash matches, SQLite's
+    integrity_check passes, and no record committed earlier is missing from the end.
 
-    Exits 0 when intact, 1 when broken (the first bad seq on stderr).
+    Exits 0 when intact, 1 when broken: the first bad seq on stderr (`seq N: what`), then
+    any damage SQLite found and lost records, one line each. Opens the store read-only
+    (nothing written, works on a read-only copy); a missing store is an error (exit 1).
 
     \b
     Example:
         station verify -c /etc/station/station.toml
     """
-    from station.store import Store
+    from station.store import StoreError
 
     cfg = load(config_path)
-    if not cfg.station.db_path.exists():
-        # Opening would create an empty store and call it intact: say what is wrong instead.
-        click.echo(
-            f"no record store at {cfg.station.db_path} (station.data_dir in {config_path}): "
-            "nothing to verify",
-            err=True,
-        )
-        sys.exit(1)
-    with Store.for_config(cfg) as store:
-        result = store.verify()
+    with open_existing_store("verify", cfg, config_path) as store:
+        try:
+            result = store.verify()
+        except StoreError as exc:
+            fail("verify", str(exc))
     if not result.ok:
-        click.echo(f"seq {result.first_bad_seq}: {result.reason}", err=True)
+        if result.first_bad_seq is not None:
+            click.echo(f"seq {result.first_bad_seq}: {result.reason}", err=True)
+        elif result.reason:
+            click.echo(f"{cfg.station.db_path}: {result.reason}", err=True)
+        for line in result.problems:
+            click.echo(f"{cfg.station.db_path}: {line}", err=True)
         sys.exit(1)
     click.echo(json.dumps({"ok": True, "records": result.checked, "last_seq": result.last_seq}))
 
@@ -113,17 +179,30 @@ def verify(config_path: Path) -> None:
 @main.command("status")
 @config_option
 def status(config_path: Path) -> None:
-    """Print one JSON object: last_seq, pending, delivered_seq, oldest_pending_ts, db_bytes.
+    """Print one JSON object: last_seq, pending, delivered_seq, oldest_pending_ts, db_bytes,
+    then health ("ok", "records-lost", "corrupt"), problems and clock.
+
+    Exits 0 when the store is healthy (a `clock` warning included), 1 when it is missing,
+    cannot be read (one line on stderr, nothing on stdout) or is not healthy (the JSON, and
+    each problem on stderr). Runs SQLite's quick_check, not the full chain: `station verify`.
 
     \b
     Example:
         station status -c /etc/station/station.toml
     """
-    from station.store import Store
+    from station.store import StoreError
 
     cfg = load(config_path)
-    with Store.for_config(cfg) as store:
-        click.echo(json.dumps(store.status().as_dict()))
+    with open_existing_store("status", cfg, config_path) as store:
+        try:
+            st = store.checked_status(store.status())
+        except StoreError as exc:
+            fail("status", f"the record store cannot be read: {exc}")
+    click.echo(json.dumps(st.as_dict()))
+    if st.health != "ok":
+        for line in st.problems:
+            click.echo(f"station status: {cfg.station.db_path}: {line}", err=True)
+        sys.exit(1)
 
 
 @main.command("read")
@@ -169,6 +248,7 @@ def sync(config_path: Path) -> None:
     from station.sync import run_sync
 
     cfg = load(config_path)
+    require_writable_data_dir("sync", cfg, config_path)
     sys.exit(run_sync(cfg))
 
 
@@ -184,6 +264,7 @@ def bench(config_path: Path) -> None:
     from station.ui.app import run_bench
 
     cfg = load(config_path)
+    require_writable_data_dir("bench", cfg, config_path)
     sys.exit(run_bench(cfg))
 
 

@@ -19,8 +19,10 @@ import os
 import re
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
+from datetime import tzinfo
 from pathlib import Path
 from typing import TypeVar, get_args
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from station.settings import (
     DRIVER_NAMES,
@@ -51,7 +53,7 @@ _SYNTAX_RE = re.compile(r"^(?P<msg>.*) \(at line (?P<line>\d+), column (?P<col>\
 
 SERIAL_DRIVERS = ("mitutoyo", "sylvac", "mahr", "mtsics", "ascii", "modbus")
 LINE_KEYS = ("port", "baudrate", "bytesize", "parity", "stopbits")
-COMMON_KEYS = ("name", "driver", "mode", "instrument", "timeout_s", "unit")
+COMMON_KEYS = ("name", "driver", "mode", "instrument", "timeout_s", "unit", "debounce_ms")
 MODBUS_KEYS = ("url", "unit_id", "register", "register_type", "data_type", "word_order", "scale")
 # Which drivers accept each driver-specific key.
 DRIVER_KEYS: dict[str, tuple[str, ...]] = {
@@ -70,7 +72,14 @@ REGISTER_TYPES: tuple[RegisterType, ...] = get_args(RegisterType)
 DATA_TYPES: tuple[DataType, ...] = get_args(DataType)
 WORD_ORDERS: tuple[WordOrder, ...] = get_args(WordOrder)
 TOP_KEYS = ("station", "mqtt", "master", "scanner", "inputs")
-STATION_KEYS = ("id", "site", "data_dir", "storage_budget_mb", "retention_days")
+STATION_KEYS = (
+    "id",
+    "site",
+    "data_dir",
+    "storage_budget_mb",
+    "retention_days",
+    "timezone",
+)
 MQTT_KEYS = (
     *("host", "port", "client_id", "ack", "resend_after_s", "username", "password_file"),
     *("tls_ca", "tls_cert", "tls_key", "keepalive_s", "inflight_window", "max_rate"),
@@ -288,6 +297,7 @@ class _Parsed:
         # the config file was named so (its files' problems then read like the file name).
         self.master_dir: Path | None = None
         self.files: list[tuple[str, Path]] = []  # (key path, resolved path) of named files
+        self.fixed: list[tuple[int, str]] = []  # (index, id) of inputs fixed to an instrument
 
 
 def _parse(path: Path) -> _Parsed:
@@ -325,6 +335,11 @@ def _parse(path: Path) -> _Parsed:
     scanner_t = _table(out, file, "scanner", data.get("scanner", ...), False)
     scanner = _parse_scanner(scanner_t) if scanner_t else ScannerSettings()
     inputs = _parse_inputs(out, file, data.get("inputs", ...))
+    raw_inputs = data.get("inputs")
+    for i, item in enumerate(raw_inputs if isinstance(raw_inputs, list) else []):
+        fixed = item.get("instrument") if isinstance(item, dict) else None
+        if isinstance(fixed, str) and NAME_RE.match(fixed):
+            result.fixed.append((i, fixed))
     top.leftovers(TOP_KEYS)
     if not out:
         result.config = Config(path.absolute(), station, mqtt, master, scanner, inputs)
@@ -339,6 +354,7 @@ def _parse_station(t: _Table | None, base: Path) -> StationSettings:
     data_dir = t.path("data_dir", base, required=True)
     budget = t.number("storage_budget_mb")
     retention = t.integer("retention_days", 1, 36_500)
+    zone = t.string("timezone", check=_zone_problem)
     t.leftovers(STATION_KEYS)
     return StationSettings(
         id=sid or "",
@@ -346,7 +362,39 @@ def _parse_station(t: _Table | None, base: Path) -> StationSettings:
         data_dir=data_dir or base,
         storage_budget_mb=512.0 if budget is None else budget,
         retention_days=retention,
+        timezone=system_zone() if zone is None else ZoneInfo(zone),
     )
+
+
+def _zone_problem(value: str) -> str | None:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        return 'must be an IANA time zone name such as "Europe/Berlin" or "America/Chicago"'
+    return None
+
+
+def system_zone() -> tzinfo:
+    """The machine's own zone (contract: the default of `[station] timezone`).
+
+    `TZ` wins as it does for libc; else /etc/localtime (a symlink into the zoneinfo tree on
+    Debian and Raspberry Pi OS, a copy of a zone file elsewhere); UTC when neither is there.
+    """
+    name = os.environ.get("TZ", "").lstrip(":")
+    if name:
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    localtime = Path("/etc/localtime")
+    try:
+        target = os.path.realpath(localtime)
+        if "/zoneinfo/" in target:
+            return ZoneInfo(target.split("/zoneinfo/", 1)[1])
+        with localtime.open("rb") as fh:
+            return ZoneInfo.from_file(fh, key="localtime")
+    except (OSError, ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
 
 
 def _parse_mqtt(t: _Table, base: Path, station_id: str, result: _Parsed) -> MqttSettings:
@@ -447,6 +495,7 @@ def _parse_input(t: _Table) -> InputSettings:
     mode = mode or only_mode or "push"
     instrument = t.string("instrument", check=_name_problem)
     timeout = t.number("timeout_s")
+    debounce = t.integer("debounce_ms", 0, 5_000)
     unit = t.string("unit")
     allowed = [*COMMON_KEYS, *(k for k, ds in DRIVER_KEYS.items() if driver in ds)]
 
@@ -525,6 +574,7 @@ def _parse_input(t: _Table) -> InputSettings:
         parity=parity,
         stopbits=stopbits,
         timeout_s=timeout or d.timeout_s,
+        debounce_ms=d.debounce_ms if debounce is None else debounce,
         unit=unit,
         pattern=pattern,
         request=request,
@@ -587,9 +637,26 @@ def check_config_file(path: Path) -> list[str]:
     for key, file in parsed.files:
         if not file.is_file():
             problems.append(f"{path}: {key}: file does not exist (got {show(str(file))})")
+        elif key in ("mqtt.password_file", "mqtt.tls_key"):
+            from station._sync_security import secret_file_problem  # the daemon's own rule
+
+            secret = secret_file_problem(key, file)
+            if secret is not None:
+                problems.append(f"{path}: {key}: {secret.removeprefix(f'{key} ')}")
     if parsed.master_dir is not None:
         if parsed.master_dir.is_dir():
-            problems += load_master_dir(parsed.master_dir)[1]
+            docs, lines = load_master_dir(parsed.master_dir)
+            problems += lines
+            # An input fixed to an unknown instrument would refuse every reading at the bench
+            # ("not in the master data") until the QMS happens to send it: say so now.
+            known = {d.id for d in docs if d.kind == "instrument"}
+            shown = show(str(parsed.master_dir))
+            for i, iid in parsed.fixed:
+                if iid not in known:
+                    problems.append(
+                        f"{path}: inputs[{i}].instrument: no valid instrument with this id in "
+                        f"the master data folder {shown} (got {show(iid)})"
+                    )
         else:
             shown = show(str(parsed.master_dir))
             problems.append(f"{path}: master.dir: folder does not exist (got {shown})")

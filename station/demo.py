@@ -27,9 +27,11 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 from sim.broker import EmbeddedBroker
+from sim.gauge_formats import format_mtsics
 from sim.modbus_instrument import ModbusInstrument
 from sim.mosquitto import conf_text, mosquitto_binary
 from sim.net import free_port, wait_for_port
@@ -39,6 +41,30 @@ from station.demo_master import demo_master_docs
 
 SITE = "plant-a"
 STATION = "bench-01"
+BALANCE_PART_MASS = "85.41"
+"""What the balance shows outside a check: a P-2001 bracket (nominal 85.4 g)."""
+
+
+class DemoBalance(SerialGaugeSim):
+    """The demo's MT-SICS balance: it weighs what is on its pan.
+
+    Outside an instrument check that is a P-2001 bracket (`BALANCE_PART_MASS`); during a
+    check of the balance it is the reference weight, so `source` (set by the demo keys from
+    the workflow) returns the weight's value plus the balance's demo error. A fixed value would
+    weigh the bracket against the 100 g standard and fail the demo's own check (issue 12.14).
+    `source` runs in the simulator's thread when a request arrives, as a real balance weighs
+    at the moment it is asked.
+    """
+
+    def __init__(self, link: Path) -> None:
+        super().__init__("mtsics", link, value=BALANCE_PART_MASS)
+        self.source: Callable[[], Decimal | None] | None = None
+
+    def frame(self) -> bytes:
+        on_pan = self.source() if self.source is not None else None
+        if on_pan is None:
+            return super().frame()
+        return format_mtsics(on_pan.quantize(Decimal("0.01")), self.unit, stable=self.stable)
 
 
 def _die_with_parent() -> None:
@@ -109,7 +135,7 @@ class DemoEnvironment:
     workdir: Path
     config_path: Path = field(init=False)
     caliper: SerialGaugeSim = field(init=False)
-    balance: SerialGaugeSim = field(init=False)
+    balance: DemoBalance = field(init=False)
     scanner: ScannerSim = field(init=False)
     torque: ModbusInstrument = field(init=False)
     broker: str = "auto"  # "auto": mosquitto when installed; "mosquitto"; "embedded"
@@ -127,7 +153,8 @@ class DemoEnvironment:
             (w / "master" / name).write_text(json.dumps(doc, indent=2) + "\n", "utf-8")
         self.caliper = SerialGaugeSim("mitutoyo", w / "caliper", value="12.346").start()
         self._stops.append(self.caliper.stop)
-        self.balance = SerialGaugeSim("mtsics", w / "balance", value="85.41").start()
+        self.balance = DemoBalance(w / "balance")
+        self.balance.start()
         self._stops.append(self.balance.stop)
         self.scanner = ScannerSim(w / "scanner").start()
         self._stops.append(self.scanner.stop)
@@ -239,4 +266,11 @@ def run_demo(workdir: Path | None, broker: str = "auto") -> int:
         return run_demo_bench(env)
 
 
-__all__ = ["DemoEnvironment", "config_text", "demo_environment", "run_demo"]
+__all__ = [
+    "BALANCE_PART_MASS",
+    "DemoBalance",
+    "DemoEnvironment",
+    "config_text",
+    "demo_environment",
+    "run_demo",
+]

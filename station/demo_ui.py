@@ -19,6 +19,11 @@ from station.ui.app import DemoKey, run_bench
 GOOD_BORES = ("12.346", "12.352", "12.339", "12.361", "12.344", "12.357")
 BAD_BORE = "12.412"
 GS = "\x1d"
+CALIPER, BALANCE = "CAL-0042", "BAL-0003"
+STANDARD_FOR = {"caliper": "GB-25", "balance": "W-100"}
+"""The reference standard the demo's F11 scans for the instrument type being checked."""
+CALIPER_BIAS = {True: "0.004", False: "0.060"}  # vs CAL-0042's mpe 0.02 mm
+BALANCE_BIAS = {True: "0.01", False: "0.20"}  # vs BAL-0003's mpe 0.05 g
 
 
 class DemoKeys:
@@ -29,6 +34,8 @@ class DemoKeys:
         self.wf = wf
         self.serial = 0
         self.good = 0
+        self.balance_ok = True  # F9 during a balance check makes the balance read off
+        env.balance.source = self.balance_on_pan
 
     def scan(self, text: str) -> Callable[[], None]:
         return lambda: self.env.scanner.scan(text)
@@ -42,32 +49,64 @@ class DemoKeys:
         self.env.caliper.value = value
         self.env.caliper.press_button()
 
-    def _check_value(self, bias: str) -> str | None:
-        """In instrument-check mode, the caliper reads the standard (plus a bias)."""
+    def _checking(self) -> str | None:
+        """The id of the instrument under check (instrument-check mode), else None."""
         check = self.wf.state.check
-        if self.wf.state.mode is Mode.CHECK and check is not None and check.standard:
+        if self.wf.state.mode is Mode.CHECK and check is not None and check.instrument:
+            return check.instrument.id
+        return None
+
+    def _on_standard(self, bias: str) -> str | None:
+        """In a check with its standard scanned: the standard's value plus `bias`."""
+        check = self.wf.state.check
+        if self._checking() is not None and check is not None and check.standard:
             return str(Decimal(str(check.standard.value)) + Decimal(bias))
         return None
 
-    def data_good(self) -> None:
-        value = self._check_value("0.004")
-        if value is None:
+    def balance_on_pan(self) -> Decimal | None:
+        """What the balance weighs when polled: the reference weight during its check.
+
+        Called from the balance simulator's thread; it only reads the workflow's state.
+        """
+        if self._checking() != BALANCE:
+            return None
+        value = self._on_standard(BALANCE_BIAS[self.balance_ok])
+        return None if value is None else Decimal(value)
+
+    def _data(self, good: bool) -> None:
+        if self._checking() == BALANCE:
+            # A polled balance has no data button here: F7/F9 choose whether it reads the
+            # weight within its mpe, and Space polls it.
+            self.balance_ok = good
+            return
+        value = self._on_standard(CALIPER_BIAS[good])
+        if value is None and good:
             value = GOOD_BORES[self.good % len(GOOD_BORES)]
             self.good += 1
-        self._press(value)
+        self._press(value or BAD_BORE)
+
+    def data_good(self) -> None:
+        self._data(True)
 
     def data_bad(self) -> None:
-        self._press(self._check_value("0.060") or BAD_BORE)
+        self._data(False)
+
+    def standard(self) -> None:
+        """Scan the reference standard that suits the instrument under check."""
+        check = self.wf.state.check
+        typ = check.instrument.type if check is not None and check.instrument else "caliper"
+        self.env.scanner.scan(STANDARD_FOR.get(typ, STANDARD_FOR["caliper"]))
 
     def keys(self) -> Sequence[DemoKey]:
         return [
+            ("f1", "Balance", self.scan(BALANCE)),
             ("f3", "Badge", self.scan(BADGE_QUALIFIED)),
             ("f4", "Part", self.next_part),
-            ("f5", "Caliper", self.scan("CAL-0042")),
+            ("f5", "Caliper", self.scan(CALIPER)),
             ("f7", "DATA ok", self.data_good),
             ("f9", "DATA bad", self.data_bad),
             ("f10", "Overdue cal", self.scan("CAL-0007")),
-            ("f11", "Gauge blk", self.scan("GB-25")),
+            ("f11", "Standard", self.standard),
             ("f12", "Badge 2", self.scan(BADGE_EXPIRED)),
         ]
 
@@ -77,7 +116,7 @@ HINTS: dict[Mode, str] = {
     Mode.READY: "demo: F4 scan a part  F6 check an instrument  F3 log out",
     Mode.INSPECTING: "demo: F5 caliper  F7 DATA ok  F9 DATA bad  ^P/^F visual  F10 overdue cal",
     Mode.NONCONFORMANCE: "demo: pick a reason code, describe the defect, Enter",
-    Mode.CHECK: "demo: F5 caliper, F11 gauge block, then F7 x3 (pass) or F9 x3 (fail)",
+    Mode.CHECK: "demo: F5 caliper or F1 balance, F11 its standard, then F7 x3 / F9 x3 (fail)",
     Mode.SPC_SIGNAL: "demo: pick an assignable cause for the SPC signal",
 }
 
@@ -85,6 +124,9 @@ HINTS: dict[Mode, str] = {
 def demo_hint(wf: Workflow) -> str:
     """The hint line for the current mode (the bench's own keys stay in the key bar)."""
     st = wf.state
+    checking = st.check.instrument if st.check is not None else None
+    if st.mode is Mode.CHECK and checking is not None and checking.id == BALANCE:
+        return "demo: F11 weight W-100, then Space x3 (pass); F9 first for a bad balance"
     plan = st.draft.plan if st.draft is not None else None
     if (
         st.mode is Mode.INSPECTING
@@ -101,4 +143,4 @@ def run_demo_bench(env: DemoEnvironment) -> int:
     return run_bench(cfg, demo_keys=lambda wf: DemoKeys(env, wf).keys(), demo_hint=demo_hint)
 
 
-__all__ = ["HINTS", "DemoKeys", "demo_hint", "run_demo_bench"]
+__all__ = ["BALANCE_BIAS", "CALIPER_BIAS", "HINTS", "DemoKeys", "demo_hint", "run_demo_bench"]

@@ -190,9 +190,95 @@ def _id_problem(where: str, value: object) -> str | None:
 
 
 def _number(value: object) -> float | None:
-    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
-        return float(value)
-    return None
+    """The JSON number as a float; None for a non-number or one no float can hold.
+
+    Why not `math.isfinite(value)` first: for an int beyond the float range (a plan limit of
+    10**400, which JSON allows) it raises OverflowError, and validation must never raise.
+    """
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+@dataclass(frozen=True)
+class Bound:
+    """The range a numeric master-data field must lie in (inclusive), and why.
+
+    The schemas (fixed by the contract) say only "a number"; these bounds are the station's
+    own and lie far beyond anything a plant uses, yet keep every value where the bench can
+    compute with it: a resolution of 10**400 cannot become a float, a check interval of 1e8 h
+    ends beyond the year 9999 (`datetime` overflows), and 10**8 samples per characteristic
+    exhaust the memory when the draft is built (docs/configuration.md, "Master data folder").
+    """
+
+    lo: float
+    hi: float
+    what: str
+    # Values at or below this are the schema's to report (exclusiveMinimum 0): one line each.
+    floor: float = -math.inf
+
+    def problem(self, where: str, value: object) -> str | None:
+        """The problem line for `value` out of range; None when in range or not a number
+        (the schema, or the finite-number check, reports those). Python compares an int of
+        any size with a float exactly, so nothing here can overflow."""
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            return None
+        if isinstance(value, float) and not math.isfinite(value):
+            return None
+        if self.lo <= value <= self.hi or value <= self.floor:
+            return None
+        return f"{where}: must be {self.what} (got {show(value)})"
+
+
+MAX_VALUE = 1e12  # any limit, nominal or standard value, in any unit
+_MAGNITUDE = Bound(-MAX_VALUE, MAX_VALUE, "between -1e12 and 1e12")
+# Where the schema already sets the lower end (minimum 0, exclusiveMinimum 0, minimum 1),
+# only the upper end is checked here, so one mistake gives one line.
+_UNCERTAINTY = Bound(-math.inf, 1e6, "at most 1e6")
+# Field -> bound, per kind; plan fields are per characteristic (`spc.` ones in its spc block).
+BOUNDS: dict[str, dict[str, Bound]] = {
+    "instrument": {
+        "resolution": Bound(1e-12, 1e6, "from 1e-12 to 1e6", floor=0),
+        "u": _UNCERTAINTY,
+        "mpe": _UNCERTAINTY,
+        # 366 days: a verification interval longer than a calibration interval is no check.
+        "check_interval_h": Bound(-math.inf, 8784, "at most 8784 (366 days)"),
+    },
+    "standard": {"value": _MAGNITUDE, "uncertainty": _UNCERTAINTY},
+    "plan": {
+        "nominal": _MAGNITUDE,
+        "lsl": _MAGNITUDE,
+        "usl": _MAGNITUDE,
+        "samples": Bound(-math.inf, 1000, "at most 1000"),
+        "spc.baseline": Bound(-math.inf, 1000, "at most 1000"),  # subgroup: 1-25 in the schema
+        "spc.center": _MAGNITUDE,
+        "spc.ucl": _MAGNITUDE,
+        "spc.lcl": _MAGNITUDE,
+    },
+}
+
+
+def _bound_problems(kind: str, doc: Mapping[str, Any]) -> list[str]:
+    bounds = BOUNDS.get(kind, {})
+    if kind != "plan":
+        return list(filter(None, (b.problem(f"$.{k}", doc.get(k)) for k, b in bounds.items())))
+    out: list[str] = []
+    chars = doc.get("characteristics")
+    for i, c in enumerate(chars if isinstance(chars, list) else []):
+        if not isinstance(c, dict):
+            continue
+        spc = c.get("spc")
+        for key, bound in bounds.items():
+            block, _, name = key.rpartition(".")
+            holder = spc if block == "spc" else c
+            if isinstance(holder, dict):
+                where = f"$.characteristics[{i}].{key}"
+                out += filter(None, [bound.problem(where, holder.get(name))])
+    return out
 
 
 def _characteristic_problems(i: int, c: Mapping[str, Any]) -> list[str]:
@@ -228,10 +314,10 @@ def _characteristic_problems(i: int, c: Mapping[str, Any]) -> list[str]:
 def semantic_errors(kind: str, doc: Any) -> list[str]:
     """What the schema cannot check; safe on any input (it never raises).
 
-    Dates must be real calendar days, ids must not end in a newline, numbers must be finite,
-    a plan's characteristic ids must be unique, lsl must not exceed usl, attribute
-    characteristics carry no limits, SPC settings must be coherent. A nominal outside the
-    limits is allowed (one-sided and offset tolerances exist).
+    Dates must be real calendar days, ids must not end in a newline, numbers must be finite
+    and every numeric field within its `BOUNDS`, a plan's characteristic ids must be unique,
+    lsl must not exceed usl, attribute characteristics carry no limits, SPC settings must be
+    coherent. A nominal outside the limits is allowed (one-sided and offset tolerances exist).
     """
     if not isinstance(doc, dict):
         return []
@@ -240,6 +326,7 @@ def semantic_errors(kind: str, doc: Any) -> list[str]:
         if isinstance(value, float) and not math.isfinite(value):
             out.append(f"{_path(parts)}: must be a finite number (got {value})")
     out += filter(None, [_id_problem("$.id", doc.get("id"))])
+    out += _bound_problems(kind, doc)
     if kind in ("instrument", "standard"):
         out += filter(None, [_date_problem("$.cal_due", doc.get("cal_due"))])
     quals = doc.get("qualifications")
@@ -510,7 +597,10 @@ def master_snapshot(docs: Iterable[MasterDoc | tuple[str, Mapping[str, Any]]]) -
 
 
 __all__ = [
+    "BOUNDS",
     "MASTER_KINDS",
+    "MAX_VALUE",
+    "Bound",
     "MasterDataError",
     "MasterDoc",
     "MasterKind",

@@ -8,8 +8,10 @@ the ones the contract documents or that this project adds (each extension is mar
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import tzinfo
 from pathlib import Path
 from typing import Literal, get_args
+from zoneinfo import ZoneInfo
 
 AckMode = Literal["central", "broker"]
 ScannerKind = Literal["keyboard", "serial", "evdev"]
@@ -33,6 +35,10 @@ class StationSettings:
     storage_budget_mb: float = 512.0
     # Extension: delivered records older than this may be pruned; None = keep forever.
     retention_days: int | None = None
+    # Contract 1.1: the site's IANA zone. Calendar dates (cal_due, qualification expiry,
+    # proposed due dates) are judged in it; record timestamps stay UTC. The parser fills in the
+    # system's zone when the key is absent.
+    timezone: tzinfo = field(default_factory=lambda: ZoneInfo("UTC"))
 
     @property
     def db_path(self) -> Path:
@@ -99,6 +105,9 @@ class InputSettings:
     stopbits: float | None = None
     # Extension: seconds to wait for a reply to a request / for a frame to complete.
     timeout_s: float = 1.0
+    # Extension: identical frames from this input within this many milliseconds are one
+    # reading (a bouncing footswitch or data button); 0 turns debouncing off.
+    debounce_ms: int = 150
     # Unit the device reports in, when the frame does not carry one.
     unit: str | None = None
     # ascii

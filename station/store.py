@@ -14,6 +14,8 @@ its own Store on the same file: WAL, BEGIN IMMEDIATE and the busy timeout make t
 
 from __future__ import annotations
 
+import errno
+import logging
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
@@ -22,10 +24,13 @@ from types import TracebackType
 from typing import Any, cast
 
 from station import _store_chain as chain
+from station._store_clock import clock_problem
+from station._store_health import HealthMixin
 from station._store_ids import utc_now
 from station._store_queries import Queries
-from station._store_schema import connect
-from station._store_state import StateMixin, draft_text
+from station._store_retention import cutoff_ts, first_pinned_seq
+from station._store_schema import connect, connect_readonly
+from station._store_state import StateMixin, conflict_in, draft_text
 from station._store_types import (
     RECORD_TYPES,
     SCHEMA_ID,
@@ -34,13 +39,17 @@ from station._store_types import (
     RecordInvalid,
     RecordType,
     StorageBudgetExceeded,
+    StoreCorrupt,
     StoreError,
+    StoreMissing,
     StoreStatus,
     VerifyResult,
 )
 from station.config import NAME_RE, NAME_RULE
 from station.core.timefmt import format_ts
 from station.settings import Config
+
+log = logging.getLogger("station.store")
 
 MIB = 1024 * 1024  # `storage_budget_mb` counts MiB
 PendingPayload = tuple[int, RecordType, bytes]  # (seq, type, MQTT payload)
@@ -56,7 +65,7 @@ def _fmt_mb(value: float) -> str:
     return f"{value:.0f}" if value >= 10 else f"{value:.2g}"
 
 
-class Store(StateMixin, Queries):
+class Store(StateMixin, Queries, HealthMixin):
     """The append-only, hash-chained record store (see the module docstring).
 
     Records, delivery, budget and pruning are here; master data, local state and SPC limits
@@ -74,13 +83,19 @@ class Store(StateMixin, Queries):
         budget_mb: float | None = None,
         retention_days: int | None = None,
         clock: Callable[[], datetime] | None = None,
+        readonly: bool = False,
     ) -> Store:
         """Open (creating folders and file as needed) and migrate the store at `path`.
 
         `site`/`station` go into every record's envelope. `budget_mb` (MiB of undelivered
         records) enables `check_can_start_inspection`; `retention_days` enables `prune`.
+        `readonly` opens an existing store without writing anything, not even a `-wal`
+        (`_store_schema.connect_readonly`): for `station verify` and `station status`, which
+        must not create a store where a typo in `data_dir` points (only the bench and the
+        sync daemon create one) and must work on a read-only copy.
 
         Raises:
+            StoreMissing: `readonly` and there is no file at `path`.
             StoreError: bad argument, or the file cannot be opened as a station store.
         """
         for what, name in (("site", site), ("station", station)):
@@ -92,11 +107,16 @@ class Store(StateMixin, Queries):
             raise StoreError(f"retention_days must be >= 0 (got {retention_days})")
         path = Path(path)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            db = connect(path)
-        except (OSError, sqlite3.Error) as exc:
-            raise StoreError(f"{path}: cannot open the record store: {exc}") from exc
-        return cls(
+            if readonly:
+                db = connect_readonly(path)
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                db = connect(path)
+        except FileNotFoundError as exc:
+            raise StoreMissing(f"{path}: no record store here") from exc
+        except (OSError, sqlite3.Error, ValueError) as exc:
+            raise StoreError(f"{path}: cannot open the record store: {_why(exc)}") from exc
+        store = cls(
             db,
             path,
             site=site,
@@ -104,10 +124,27 @@ class Store(StateMixin, Queries):
             budget_mb=budget_mb,
             retention_days=retention_days,
             clock=clock or utc_now,
+            readonly=readonly,
         )
+        if not readonly:
+            try:
+                seq, digest, _ = store._newest()
+                for line in store.lost_records(seq, digest):
+                    # Not refused: the bench must keep recording; `station status` and
+                    # `station verify` report it (exit 1) until someone looks.
+                    log.error("%s: %s", path, line)
+            except StoreError as exc:
+                log.error("%s: %s", path, exc)
+        return store
 
     @classmethod
-    def for_config(cls, cfg: Config, *, clock: Callable[[], datetime] | None = None) -> Store:
+    def for_config(
+        cls,
+        cfg: Config,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        readonly: bool = False,
+    ) -> Store:
         """Open the store a station config names: its file, ids, budget and retention.
 
         Raises:
@@ -121,10 +158,12 @@ class Store(StateMixin, Queries):
             budget_mb=st.storage_budget_mb,
             retention_days=st.retention_days,
             clock=clock,
+            readonly=readonly,
         )
 
     def close(self) -> None:
         """Close the connection (idempotent)."""
+        self._close_mark()
         if self._db is not None:
             self._db.close()
             self._db = None
@@ -248,6 +287,19 @@ class Store(StateMixin, Queries):
             # Pruned records (<= the checkpoint) are below the head too: never the newest.
             return "delivered" if 1 <= seq <= chain.head(conn)[0] else None
 
+    def delivery_info(self, seq: int) -> tuple[DeliveryState, str] | None:
+        """(delivery state, own hash) of record `seq`, for checking a QMS ack against it;
+        None when no such record is held (never written, or pruned)."""
+        with self._snapshot("read a delivery state") as conn:
+            row = conn.execute(
+                "SELECT r.hash, u.state FROM records r LEFT JOIN undelivered u ON u.seq = r.seq "
+                "WHERE r.seq = ?",
+                (int(seq),),
+            ).fetchone()
+        if row is None:
+            return None
+        return cast(DeliveryState, row[1] or "delivered"), str(row[0])
+
     def status(self) -> StoreStatus:
         """The delivery state for `station status` and the bench's status line."""
         with self._snapshot("read the store status") as conn:
@@ -256,7 +308,9 @@ class Store(StateMixin, Queries):
             oldest = None
             if first is not None:
                 oldest = conn.execute("SELECT ts FROM records WHERE seq = ?", (first,)).fetchone()
+            conflict = conflict_in(conn)  # what the QMS refused to ack (sync daemon)
         return StoreStatus(
+            conflict=conflict,
             last_seq=last,
             pending=int(count),
             delivered_seq=last if first is None else int(first) - 1,
@@ -267,11 +321,6 @@ class Store(StateMixin, Queries):
                 if p.exists()
             ),
         )
-
-    def verify(self) -> VerifyResult:
-        """Check the whole chain: no seq gap, every prev and hash recomputed."""
-        with self._snapshot("verify the record chain") as conn:
-            return chain.verify_chain(conn)
 
     def check_can_start_inspection(self) -> None:
         """Refuse a new inspection when undelivered records fill the storage budget.
@@ -296,28 +345,47 @@ class Store(StateMixin, Queries):
         )
 
     def prune(self, now: datetime) -> int:
-        """Delete delivered records older than `retention_days`; return how many.
+        """Delete delivered records past retention; return how many.
 
-        Only a prefix of the chain is pruned (it stays verifiable from the checkpoint: seq
-        and hash of the last pruned record), never an undelivered record (a trigger checks
-        it too) and never the newest record. SPC values in `ix_value` are kept.
+        What may go is `_store_retention`'s rule: a delivered prefix of the chain, never the
+        newest record, older than `retention_days` both by `now` and by the newest record's
+        `ts`, and older than anything a suspect list or the calibration interlock can still
+        need. A wrong clock therefore prunes nothing recent. The chain stays verifiable from
+        the checkpoint (seq and hash of the last pruned record); a trigger refuses to delete
+        an undelivered record in any case. SPC values in `ix_value` are kept.
         """
         if self.retention_days is None:
             return 0
-        cutoff = format_ts(now - timedelta(days=self.retention_days))
+        keep = timedelta(days=self.retention_days)
         total = 0
+        warned = False
         while True:
             with self._write("prune delivered records") as conn:
-                last = chain.head(conn)[0]
+                newest = conn.execute(
+                    "SELECT seq, ts FROM records ORDER BY seq DESC LIMIT 1"
+                ).fetchone()
+                if newest is None:
+                    break
+                last, newest_ts = int(newest[0]), str(newest[1])
+                problem = clock_problem(now, newest_ts)
+                if problem is not None and not warned:
+                    log.warning(
+                        "%s: retention judged by the records, not the clock: %s", self.path, problem
+                    )
+                    warned = True
+                wall, by_store = cutoff_ts(now, newest_ts, keep)
                 first_undelivered = conn.execute("SELECT MIN(seq) FROM undelivered").fetchone()[0]
                 upto = (last if first_undelivered is None else first_undelivered) - 1
+                pinned = first_pinned_seq(conn)
+                if pinned is not None:
+                    upto = min(upto, pinned - 1)
                 rows = conn.execute(
                     "SELECT seq, hash, ts FROM records WHERE seq <= ? ORDER BY seq LIMIT ?",
                     (upto, _PRUNE_CHUNK),
                 ).fetchall()
                 prefix = []
                 for row in rows:
-                    if row[2] >= cutoff:
+                    if not (row[2] < wall and row[2] <= by_store):
                         break
                     prefix.append(row)
                 if not prefix:
@@ -347,6 +415,17 @@ class Store(StateMixin, Queries):
         return total
 
 
+def _why(exc: BaseException) -> str:
+    """The reason in `exc`, with its errno name for an OSError (EACCES, EROFS, ENOSPC…)."""
+    if isinstance(exc, UnicodeDecodeError):
+        # SQLite's "malformed database schema (...)" message quotes the damaged schema text,
+        # and Python fails to decode it: the message itself is lost, the cause is not.
+        return "the database schema is damaged (malformed, not UTF-8): a damaged schema page"
+    if isinstance(exc, OSError) and exc.errno is not None:
+        return f"{exc.strerror or exc} ({errno.errorcode.get(exc.errno, exc.errno)})"
+    return str(exc) or type(exc).__name__
+
+
 __all__ = [
     "MIB",
     "RECORD_TYPES",
@@ -358,7 +437,9 @@ __all__ = [
     "RecordType",
     "StorageBudgetExceeded",
     "Store",
+    "StoreCorrupt",
     "StoreError",
+    "StoreMissing",
     "StoreStatus",
     "VerifyResult",
 ]

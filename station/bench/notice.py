@@ -13,12 +13,20 @@ class Notice:
     """One message for the operator.
 
     `level` drives the colour (ok green, info plain, warn amber, error red); `details` are
-    extra lines (e.g. every reason an instrument is blocked).
+    extra lines (e.g. every reason an instrument is blocked). `recorded` is True when the
+    action was recorded although the news is bad (a FAIL reading, a REJECTED part, a FAILED
+    instrument check): red, but not a refusal.
     """
 
     level: Level
     text: str
     details: tuple[str, ...] = field(default=())
+    recorded: bool = False
+
+    @property
+    def refused(self) -> bool:
+        """True when the action was refused and nothing was recorded (say "refused" in logs)."""
+        return self.level == "error" and not self.recorded
 
     def lines(self) -> list[str]:
         """The text followed by its details, one per line."""
@@ -45,4 +53,9 @@ def error(text: str, *details: str) -> Notice:
     return Notice("error", text, details)
 
 
-__all__ = ["Level", "Notice", "error", "info", "ok", "warn"]
+def bad_news(text: str, *details: str) -> Notice:
+    """Red, but recorded: a FAIL reading, a rejected part, a failed instrument check."""
+    return Notice("error", text, details, recorded=True)
+
+
+__all__ = ["Level", "Notice", "bad_news", "error", "info", "ok", "warn"]

@@ -10,24 +10,34 @@ run drive the very same code:
 - the calibration interlock: no reading from an unfit instrument is ever accepted
   (ISO 9001 7.1.5.2: measuring equipment shall be verified, identified and safeguarded);
 - the storage budget: new inspections are refused when undelivered records fill it;
-- every replaced reading stays in the audit trail (`reading-replaced` event, Part 11 style).
+- every replaced reading stays in the audit trail (`reading-replaced` event, Part 11 style);
+- refused attempts (badge, instrument, reading) are `event` records too, rate-limited
+  (`station.bench.audit`); one press of a data button is one reading (`station.bench.debounce`).
 
 Readings are stored durably as they are taken (the draft), so an unfinished inspection is
-offered for resumption after a crash or power cut.
+offered for resumption after a crash or power cut. Every method writes first and changes its
+state only once the write is committed: when the store fails (disk full, read-only card) the
+operator is told nothing was recorded, and nothing of it turns up later (issue 13.7).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, tzinfo
 from enum import Enum
 from typing import Any
 
 from drivers.base import Reading
+from station.bench.audit import DEFAULT_WINDOW_S, AttemptLog
 from station.bench.checkmode import InstrumentCheck
+from station.bench.debounce import Debouncer
 from station.bench.draft import Draft, PartInfo, draft_from_doc
-from station.bench.notice import Notice, error, info, ok, warn
+from station.bench.interlock import Refusal, characteristic_in_hand
+from station.bench.notice import Notice, bad_news, error, info, ok, warn
 from station.bench.spc_watch import SPC_CAUSES, SpcAlert, SpcView, check_after_part, view
 from station.core.fitness import Fitness, assess_instrument
 from station.core.gate import assess_operator
@@ -54,6 +64,8 @@ from station.core.units import UnitError
 from station.core.verdict import ConfigurationError
 from station.settings import Config
 from station.store import Record, RecordType, StorageBudgetExceeded, Store, StoreError
+
+log = logging.getLogger(__name__)
 
 # The draft slot holds this while a rejected inspection still owes its nonconformance.
 NC_OWED_SCHEMA = "station.nc-owed/1"
@@ -98,6 +110,8 @@ class BenchState:
     nc_for: Record | None = None  # the rejected inspection awaiting its NC
     check: InstrumentCheck | None = None
     spc_alerts: list[SpcAlert] = field(default_factory=list)
+    # Inputs that take no reading until a fit instrument is scanned (issue 12.1).
+    refusals: dict[str, Refusal] = field(default_factory=dict)
 
 
 class Workflow:
@@ -108,6 +122,8 @@ class Workflow:
         config: the station config (inputs and their fixed instruments).
         clock: returns the current UTC-aware datetime; tests pass a fixed one.
         reason: the inspection reason written into records ("production", "first-article"…).
+        monotonic: seconds that never go back, for rate limits (`time.monotonic`).
+        audit_window_s: at most one refused-attempt event per (kind, subject) this often.
     """
 
     def __init__(
@@ -117,12 +133,17 @@ class Workflow:
         clock: Callable[[], datetime],
         *,
         reason: str = "production",
+        monotonic: Callable[[], float] = time.monotonic,
+        audit_window_s: float = DEFAULT_WINDOW_S,
     ) -> None:
         self.store = store
         self.config = config
         self.clock = clock
         self.reason = reason
+        self.monotonic = monotonic
         self.state = BenchState()
+        self.attempts = AttemptLog(audit_window_s)
+        self.debounce = Debouncer(config.inputs)
         self._master_version = store.master_version()  # read first: a later change shows
         self.master: MasterData = store.master_data()
 
@@ -139,9 +160,40 @@ class Workflow:
             self.master = self.store.master_data()
             self._master_version = version
 
-    def _event(self, kind: str, **detail: Any) -> Record:
+    def _event_body(self, kind: str, **detail: Any) -> dict[str, Any]:
         op = self.state.operator.id if self.state.operator else None
-        return self.store.append("event", {"kind": kind, "operator": op, "detail": detail})
+        return {"kind": kind, "operator": op, "detail": detail}
+
+    def _event(self, kind: str, **detail: Any) -> Record:
+        return self.store.append("event", self._event_body(kind, **detail))
+
+    def record_attempt(self, kind: str, subject: str, **detail: Any) -> None:
+        """A refused attempt as an `event` record, rate-limited (see `station.bench.audit`).
+
+        Never raises: a refusal must reach the operator even when the store cannot take its
+        event (the attempt is then counted and carried by the next one written).
+        """
+        now = self.monotonic()
+        owed = self.attempts.admit(kind, subject, now, detail)
+        if owed is None:
+            log.info("%s %s: repeat within %g s, counted", kind, subject, self.attempts.window_s)
+            return
+        try:
+            self._event(kind, **detail, suppressed=owed)
+        except StoreError as exc:
+            log.warning("%s %s: could not record the attempt: %s", kind, subject, exc)
+            self.attempts.failed(kind, subject, now, detail)
+        else:
+            self.attempts.written(kind, subject, now)
+
+    def _flush_attempts(self) -> None:
+        """Write the repeat counts still owed (one summary event per key)."""
+        for owed in self.attempts.owed():
+            try:
+                self._event(owed.kind, **owed.detail, suppressed=owed.suppressed, summary=True)
+            except StoreError as exc:
+                log.warning("%s %s: repeats not recorded: %s", owed.kind, owed.subject, exc)
+                self.attempts.restore(owed, self.monotonic())
 
     def fixed_instrument(self, input_name: str) -> str | None:
         """The instrument the config fixes to `input_name`, if any."""
@@ -154,12 +206,18 @@ class Workflow:
         """The instrument currently bound to an input: fixed in the config, else scanned."""
         return self.fixed_instrument(input_name) or self.store.bindings().get(input_name)
 
+    @property
+    def zone(self) -> tzinfo:
+        """The site's `[station] timezone`: calendar dates (cal_due, expiry) are judged in it."""
+        return self.config.station.timezone
+
     def fitness(self, instrument: Instrument, characteristic: Characteristic | None) -> Fitness:
         """The calibration interlock for `instrument` now (and for `characteristic`)."""
         last = self.store.last_passing_check(instrument.id)
         return assess_instrument(
             instrument,
             now=self.clock(),
+            zone=self.zone,
             characteristic=characteristic,
             local_quarantine_reason=self.store.local_quarantines().get(instrument.id),
             last_passing_check_at=None if last is None else parse_ts(last.ts),
@@ -169,6 +227,75 @@ class Workflow:
         """(characteristic, sample) still to take in the current inspection."""
         d = self.state.draft
         return () if d is None else pending(d.plan, d.measurements.values())
+
+    # -- the interlock per input (issue 12.1) ----------------------------------------------
+
+    def input_refusal(self, input_name: str) -> str | None:
+        """None when `input_name` may take a reading now, else the full reason it takes none.
+
+        For the screen (e.g. "CAL-0007 refused: calibration of instrument CAL-0007 is
+        overdue: it was due on 2026-09-30; scan a fit instrument"). In instrument-check mode
+        the check takes every reading and judges it itself, so nothing is refused here.
+        """
+        st = self.state
+        if st.mode is Mode.CHECK:
+            return None
+        self.refresh_master()
+        fixed = self.fixed_instrument(input_name)
+        if fixed is None and st.selected_instrument is not None:
+            # The next reading here binds the selection: it is what counts.
+            selected = self.master.instrument(st.selected_instrument.id)
+            if selected is None:
+                return f"instrument {st.selected_instrument.id} is no longer in the master data"
+            refusal = self._unfit(selected, fixed=False)
+            return None if refusal is None else refusal.text()
+        if fixed is None and input_name in st.refusals:
+            return st.refusals[input_name].text()
+        iid = fixed or self.store.bindings().get(input_name)
+        if iid is None:
+            return f"no instrument bound to input {input_name}: scan the instrument's label"
+        instrument = self.master.instrument(iid)
+        if instrument is None:
+            return f"instrument {iid} is not in the master data"
+        refusal = self._unfit(instrument, fixed=fixed is not None)
+        return None if refusal is None else refusal.text()
+
+    def _in_hand(self, instrument: Instrument) -> Characteristic | None:
+        """The characteristic the instrument's next reading would fill, if any."""
+        d = self.state.draft
+        if d is None:
+            return None
+        redo = None if self.state.redo is None else d.plan.characteristic(self.state.redo[0])
+        return characteristic_in_hand(instrument, self.pending_samples(), redo)
+
+    def _unfit(self, instrument: Instrument, *, fixed: bool) -> Refusal | None:
+        fit = self.fitness(instrument, self._in_hand(instrument))
+        return None if fit.usable else Refusal(instrument.id, fit.reasons, fixed)
+
+    def refuse_inputs(self, refusal: Refusal, *, bound_to: str | None = None) -> list[str]:
+        """Make scan-bound inputs take no reading until a fit instrument is scanned.
+
+        Every input without a fixed instrument (or only those bound to `bound_to`) keeps
+        `refusal` for the screen. Without `bound_to` (a refused scan: the inspector now
+        holds another instrument than the bound one) the inputs are also unbound in the
+        store, so a restart does not bring the old binding back; fail safe, the refusal
+        holds even if unbinding fails. With `bound_to` (a failed check) the binding stays:
+        the local quarantine is durable and blocks it after a restart too.
+        """
+        bindings = self.store.bindings()
+        names = [
+            i.name
+            for i in self.config.inputs
+            if i.instrument is None and (bound_to is None or bindings.get(i.name) == bound_to)
+        ]
+        for name in names:
+            self.state.refusals[name] = refusal
+            if bound_to is None and name in bindings:
+                try:
+                    self.store.bind_instrument(name, None)
+                except StoreError as exc:
+                    log.warning("input %s: could not unbind %s: %s", name, bindings[name], exc)
+        return names
 
     # -- scans -----------------------------------------------------------------------------
 
@@ -190,7 +317,7 @@ class Workflow:
                     f"standard {s.standard.id} scanned outside instrument-check mode: "
                     "press F6 to check an instrument first"
                 )
-            return self.state.check.set_standard(s.standard, self.clock())
+            return self.state.check.set_standard(s.standard, self.clock(), self.zone)
         assert isinstance(s, PartScan)
         return self._part(s)
 
@@ -199,14 +326,32 @@ class Workflow:
         if current is not None:
             if current.id == operator.id:
                 return self.logout("badge scanned again")
+            self.record_attempt(
+                "login-refused",
+                operator.id,
+                badge=operator.badge,
+                operator_id=operator.id,
+                reasons=[f"{current.id} is logged in"],
+            )
             return error(
                 f"{current.name} ({current.id}) is logged in: scan that badge to log out first"
             )
         if not operator.active:
-            return error(f"operator {operator.id} ({operator.name}) is not active: login refused")
+            why = f"operator {operator.id} ({operator.name}) is not active"
+            self.record_attempt(
+                "login-refused",
+                operator.id,
+                badge=operator.badge,
+                operator_id=operator.id,
+                reasons=[why],
+            )
+            return error(f"{why}: login refused")
+        # Written first: a login the store could not record does not happen (issue 13.7).
+        self.store.append(
+            "event", {"kind": "login", "operator": operator.id, "detail": {"badge": operator.badge}}
+        )
         self.state.operator = operator
         self.state.mode = Mode.READY
-        self._event("login", badge=operator.badge)
         d = self.state.draft
         if self.state.nc_for is not None:
             self.state.mode = Mode.NONCONFORMANCE
@@ -230,25 +375,52 @@ class Workflow:
         op = self.state.operator
         if op is None:
             return info("nobody is logged in")
-        self._event("logout", why=why)
+        self._flush_attempts()
+        # Fail closed: an unattended session is worse than a logout the store could not
+        # record, so the operator is logged out either way, and told.
+        unrecorded = ""
+        try:
+            self._event("logout", why=why)
+        except StoreError as exc:
+            log.warning("logout of %s not recorded: %s", op.id, exc)
+            unrecorded = f"the logout could not be recorded: {exc}"
         kept = self.state.draft is not None
-        # The inspection in progress and unacknowledged SPC signals outlive the session.
+        # The inspection in progress, unacknowledged SPC signals and the inputs' refusals
+        # outlive the session.
         self.state = BenchState(
             draft=self.state.draft,
             plan=self.state.plan,
             spc_alerts=self.state.spc_alerts,
             nc_for=self.state.nc_for,
+            refusals=self.state.refusals,
         )
         tail = ": the unfinished inspection is kept" if kept else ""
-        return info(f"{op.name} logged out ({why}){tail}")
+        text = f"{op.name} logged out ({why}){tail}"
+        return warn(text, unrecorded) if unrecorded else info(text)
 
     def _instrument(self, instrument: Instrument) -> Notice:
         if self.state.mode is Mode.CHECK and self.state.check is not None:
             return self.state.check.set_instrument(instrument, self)
-        fit = self.fitness(instrument, None)
+        characteristic = self._in_hand(instrument)
+        fit = self.fitness(instrument, characteristic)
         if not fit.usable:
+            # The inspector now holds this instrument: no input may go on reading under the
+            # one scanned before (issue 12.1).
             self.state.selected_instrument = None
-            return error(f"instrument {instrument.id} is blocked", *fit.reasons)
+            names = self.refuse_inputs(Refusal(instrument.id, fit.reasons))
+            self.record_attempt(
+                "instrument-refused",
+                instrument.id,
+                instrument=instrument.id,
+                characteristic=None if characteristic is None else characteristic.id,
+                reasons=list(fit.reasons),
+            )
+            held = (
+                [f"input {', '.join(names)} takes no reading until a fit instrument is scanned"]
+                if names
+                else []
+            )
+            return error(f"instrument {instrument.id} is blocked", *fit.reasons, *held)
         self.state.selected_instrument = instrument
         text = f"instrument {instrument.id} ({instrument.type}) selected: take a reading with it"
         return warn(text, *fit.warnings) if fit.warnings else ok(text)
@@ -274,14 +446,21 @@ class Workflow:
                 *(f"{a.characteristic}: {a.message}" for a in blocking),
             )
         assert st.operator is not None
-        gate = assess_operator(st.operator, s.plan, self.clock())
+        gate = assess_operator(st.operator, s.plan, self.clock(), zone=self.zone)
         if not gate.allowed:
+            self.record_attempt(
+                "inspection-refused",
+                f"{st.operator.id} {s.plan.id}",
+                plan={"id": s.plan.id, "rev": s.plan.rev},
+                part=s.part_number,
+                reasons=list(gate.reasons),
+            )
             return error(f"{st.operator.name} may not inspect plan {s.plan.id}", *gate.reasons)
         try:
             self.store.check_can_start_inspection()
         except StorageBudgetExceeded as exc:
             return error("new inspections are refused", str(exc))
-        st.draft = Draft(
+        draft = Draft(
             operator=st.operator.id,
             plan=s.plan,
             part=PartInfo(s.part_number, s.serial, s.lot, s.raw or None),
@@ -289,12 +468,16 @@ class Workflow:
             reason=self.reason,
             measurements={},
         )
+        try:
+            self.store.save_draft(draft.to_doc())
+        except StoreError as exc:
+            return error(f"part {s.part_number} not started: the record store failed", str(exc))
+        st.draft = draft
         st.plan = s.plan
         st.mode = Mode.INSPECTING
         st.redo = None
         st.last_key = None
         st.last_measurement = None
-        self.store.save_draft(st.draft.to_doc())
         where = f" serial {s.serial}" if s.serial else ""
         return ok(f"part {s.part_number}{where}: plan {s.plan.id} rev {s.plan.rev}", *gate.warnings)
 
@@ -302,30 +485,90 @@ class Workflow:
 
     def reading(self, input_name: str, r: Reading) -> Notice:
         """A value arrived from an input's driver: judge it and record it, or refuse it."""
-        st = self.state
         shown = f"{r.value:g} {r.unit or ''}".strip()
+        verdict, gap_ms = self.debounce.classify(input_name, r.monotonic, r.raw)
+        window = self.debounce.window_ms(input_name)
+        if verdict == "bounce":
+            log.info(
+                "input %s: frame %r again after %.1f ms: one reading", input_name, r.raw, gap_ms
+            )
+            self.record_attempt(
+                "reading-debounced", input_name, input=input_name, raw=r.raw, gap_ms=gap_ms
+            )
+            return info(
+                f"input {input_name}: the same frame again {gap_ms:.0f} ms later "
+                "(a bouncing switch): taken once"
+            )
+        if verdict == "too-soon":
+            self.debounce.seen(input_name, r.monotonic, r.raw, taken=False)
+            why = (
+                f"it came {gap_ms:.0f} ms after the previous reading, within the "
+                f"{window:g} ms debounce window of input {input_name}"
+            )
+            return self._refuse_reading(
+                input_name,
+                r,
+                None,
+                [why],
+                f"reading {shown} not taken: too soon after the previous one; "
+                "press the data button again to take it",
+            )
+        try:
+            notice, taken = self._take(input_name, r, shown)
+        except StoreError as exc:  # each step writes before it changes the state
+            notice, taken = (
+                error(
+                    f"reading {shown} NOT recorded: the record store failed; take it again",
+                    str(exc),
+                ),
+                False,
+            )
+        self.debounce.seen(input_name, r.monotonic, r.raw, taken=taken)
+        return notice
+
+    def _take(self, input_name: str, r: Reading, shown: str) -> tuple[Notice, bool]:
+        """The reading after the debounce: (what to tell, whether it filled a sample)."""
+        st = self.state
         if st.mode is Mode.CHECK and st.check is not None:
-            return st.check.add_reading(input_name, r, self)
+            check = st.check
+            before, was_done = len(check.readings), check.done
+            notice = check.add_reading(input_name, r, self)
+            return notice, len(check.readings) > before or (check.done and not was_done)
         if st.mode is not Mode.INSPECTING or st.draft is None:
-            return warn(f"reading {shown} from input {input_name} ignored: {st.mode.value}")
+            return warn(f"reading {shown} from input {input_name} ignored: {st.mode.value}"), False
         self.refresh_master()
-        instrument, why = self._instrument_for(input_name)
-        if instrument is None:
-            return error(f"reading {shown} from input {input_name} refused: {why}")
+        instrument, refusal = self._instrument_for(input_name)
+        if refusal is not None:
+            text = (
+                f"reading refused: instrument {refusal.instrument} is blocked"
+                if refusal.instrument is not None and refusal.reasons
+                else f"reading {shown} from input {input_name} refused: "
+                + "; ".join(refusal.reasons)
+            )
+            details = [*refusal.reasons, refusal.text()] if refusal.instrument else []
+            return self._refuse_reading(
+                input_name, r, refusal.instrument, list(refusal.reasons), text, *details
+            ), False
+        assert instrument is not None
         target = self._target_for(instrument)
         if isinstance(target, Notice):
-            return target
+            self._attempt_reading(input_name, r, instrument.id, [target.text])
+            return target, False
         characteristic, sample = target
         fit = self.fitness(instrument, characteristic)
+        fixed = self.fixed_instrument(input_name) is not None
         if not fit.usable:
-            self._event(
-                "reading-refused",
-                input=input_name,
-                instrument=instrument.id,
-                raw=r.raw,
-                reasons=list(fit.reasons),
-            )
-            return error(f"reading refused: instrument {instrument.id} is blocked", *fit.reasons)
+            if not fixed:
+                # Sticky until a fit instrument is scanned, even if the QMS lifts the cause.
+                st.refusals[input_name] = Refusal(instrument.id, fit.reasons)
+            return self._refuse_reading(
+                input_name,
+                r,
+                instrument.id,
+                list(fit.reasons),
+                f"reading refused: instrument {instrument.id} is blocked",
+                *fit.reasons,
+            ), False
         try:
             m = measure_variable(
                 characteristic,
@@ -337,22 +580,57 @@ class Workflow:
                 raw=r.raw,
             )
         except (UnitError, ConfigurationError, InspectionError, ValueError) as exc:
-            return error(f"reading {shown} refused: {exc}")
+            return self._refuse_reading(
+                input_name, r, instrument.id, [str(exc)], f"reading {shown} refused: {exc}"
+            ), False
         notice = self._accept(m)
-        return notice if not fit.warnings else warn(notice.text, *fit.warnings)
+        if fit.warnings:
+            notice = dataclasses.replace(notice, details=(*notice.details, *fit.warnings))
+        return notice, not notice.refused
 
-    def _instrument_for(self, input_name: str) -> tuple[Instrument | None, str]:
+    def _attempt_reading(
+        self, input_name: str, r: Reading, instrument: str | None, reasons: list[str]
+    ) -> None:
+        self.record_attempt(
+            "reading-refused",
+            f"{input_name} {instrument}",
+            input=input_name,
+            instrument=instrument,
+            raw=r.raw,
+            reasons=reasons,
+        )
+
+    def _refuse_reading(
+        self,
+        input_name: str,
+        r: Reading,
+        instrument: str | None,
+        reasons: list[str],
+        text: str,
+        *details: str,
+    ) -> Notice:
+        """A refused reading: in the audit trail (rate-limited) and on the screen."""
+        self._attempt_reading(input_name, r, instrument, reasons)
+        return error(text, *details)
+
+    def _instrument_for(self, input_name: str) -> tuple[Instrument | None, Refusal | None]:
         st = self.state
-        if st.selected_instrument is not None and self.fixed_instrument(input_name) is None:
+        fixed = self.fixed_instrument(input_name)
+        if fixed is None and st.selected_instrument is not None:
             self.store.bind_instrument(input_name, st.selected_instrument.id)
             st.selected_instrument = None
-        iid = self.bound_instrument_id(input_name)
+            st.refusals.pop(input_name, None)  # a fit instrument was scanned for it
+        elif fixed is None and input_name in st.refusals:
+            return None, st.refusals[input_name]
+        iid = fixed or self.store.bindings().get(input_name)
         if iid is None:
-            return None, "no instrument bound to it: scan the instrument's label first"
+            return None, Refusal(
+                None, ("no instrument bound to it: scan the instrument's label first",)
+            )
         instrument = self.master.instrument(iid)
         if instrument is None:
-            return None, f"instrument {iid} is not in the master data"
-        return instrument, ""
+            return None, Refusal(None, (f"instrument {iid} is not in the master data",))
+        return instrument, None
 
     def _target_for(self, instrument: Instrument) -> tuple[Characteristic, int] | Notice:
         st = self.state
@@ -400,31 +678,51 @@ class Workflow:
         return self._accept(m)
 
     def _accept(self, m: Measurement) -> Notice:
+        """Record `m` in the draft (or complete the inspection), then show it.
+
+        The new draft is built aside and becomes the state only once the store committed it
+        (issue 13.7: a value the operator was told was not recorded must never turn up in
+        the record later). A replaced value's `reading-replaced` event and the new draft are
+        one transaction.
+        """
         st = self.state
-        assert st.draft is not None
+        d = st.draft
+        assert d is not None
         key = (m.characteristic, m.sample)
-        old = st.draft.measurements.get(key)
-        if old is not None:
+        old = d.measurements.get(key)
+        new = dataclasses.replace(d, measurements={**d.measurements, key: m})
+        replaced = (
+            None
+            if old is None
             # The replaced value stays in the audit trail (21 CFR 11.10(e) spirit).
-            self._event(
+            else self._event_body(
                 "reading-replaced",
-                plan=st.draft.plan.id,
-                part=st.draft.part.body(),
+                plan=d.plan.id,
+                part=d.part.body(),
                 old=old.body(),
                 new=m.body(),
             )
-        st.draft.measurements[key] = m
+        )
+        label = f"{m.characteristic} #{m.sample}"
+        try:
+            if plan_result(new.plan, new.measurements.values()) is not None:
+                return self._complete(new, replaced, m)
+            if replaced is None:
+                self.store.save_draft(new.to_doc())
+            else:
+                doc = new.to_doc()
+                self.store.append_and_clear_draft("event", replaced, next_draft=lambda _r: doc)
+        except StoreError as exc:
+            return error(f"{label} NOT recorded: the record store failed; take it again", str(exc))
+        st.draft = new
         st.redo = None
         st.last_key = key
         st.last_measurement = m
-        if plan_result(st.draft.plan, st.draft.measurements.values()) is not None:
-            return self._complete()
-        self.store.save_draft(st.draft.to_doc())
         shown = f"{m.value:g} {m.unit}" if m.kind == "variable" else m.verdict
-        return Notice(
-            "ok" if m.verdict == "pass" else "warn" if m.verdict == "indeterminate" else "error",
-            f"{m.characteristic} #{m.sample}: {shown} -> {m.verdict.upper()}",
-        )
+        text = f"{label}: {shown} -> {m.verdict.upper()}"
+        if m.verdict == "fail":
+            return bad_news(text)
+        return Notice("ok" if m.verdict == "pass" else "warn", text, recorded=True)
 
     def redo(self) -> Notice:
         """Let the next value replace the last one taken (before completion)."""
@@ -444,13 +742,17 @@ class Workflow:
             # The audit event names who abandoned it: nobody may do it anonymously.
             return error("scan your badge first: abandoning is recorded with your name")
         d = st.draft
-        self._event(
-            "inspection-abandoned",
-            plan={"id": d.plan.id, "rev": d.plan.rev},
-            part=d.part.body(),
-            measurements=[m.body() for m in d.measurements.values()],
+        # The event and the cleared draft are one transaction: a crash or a full disk can
+        # leave neither an abandoned draft offered again nor an abandon without its event.
+        self.store.append_and_clear_draft(
+            "event",
+            self._event_body(
+                "inspection-abandoned",
+                plan={"id": d.plan.id, "rev": d.plan.rev},
+                part=d.part.body(),
+                measurements=[m.body() for m in d.measurements.values()],
+            ),
         )
-        self.store.clear_draft()
         st.draft = None
         st.redo = None
         st.mode = Mode.READY if st.operator else Mode.IDLE
@@ -458,10 +760,13 @@ class Workflow:
 
     # -- completion ------------------------------------------------------------------------
 
-    def _complete(self) -> Notice:
+    def _complete(self, d: Draft, replaced: dict[str, Any] | None, m: Measurement) -> Notice:
+        """Record the inspection `d` (every sample taken), then make it the state.
+
+        Raises:
+            StoreError: nothing of the inspection was recorded; the state is unchanged.
+        """
         st = self.state
-        d = st.draft
-        assert d is not None
         body = inspection_body(
             plan=d.plan,
             part_number=d.part.number,
@@ -475,6 +780,10 @@ class Workflow:
             scan=d.part.scan,
         )
         result = str(body["result"])
+        if replaced is not None:
+            # Its own commit before the inspection's: if the inspection then fails, the trail
+            # holds one replacement too many, never one too few.
+            self.store.append("event", replaced)
         rec = self.store.append_and_clear_draft(
             "inspection",
             body,
@@ -483,13 +792,34 @@ class Workflow:
             else None,
         )
         st.draft = None
+        st.redo = None
+        st.last_key = (m.characteristic, m.sample)
+        st.last_measurement = m
         st.last_inspection = rec
-        st.spc_alerts += check_after_part(self.store, d.plan, d.operator)
-        spc = " SPC signal: acknowledge it." if st.spc_alerts else ""
         if result == "reject":
             st.nc_for = rec
+        try:
+            st.spc_alerts += check_after_part(self.store, d.plan, d.operator)
+        except StoreError as exc:
+            # The inspection is recorded; a signal must not be missed because the store
+            # could not be read: the next part of the plan waits for an acknowledgement.
+            log.warning("SPC not evaluated after %s: %s", rec.id, exc)
+            st.spc_alerts.append(
+                SpcAlert(
+                    d.plan.id,
+                    d.plan.rev,
+                    "*",
+                    "spc-error",
+                    f"SPC rules not evaluated: {exc}",
+                    "location",
+                    [],
+                    [],
+                )
+            )
+        spc = " SPC signal: acknowledge it." if st.spc_alerts else ""
+        if result == "reject":
             st.mode = Mode.NONCONFORMANCE
-            return error(f"part {d.part.number} REJECTED: describe the nonconformance.{spc}")
+            return bad_news(f"part {d.part.number} REJECTED: describe the nonconformance.{spc}")
         st.mode = Mode.SPC_SIGNAL if st.spc_alerts else Mode.READY
         if result == "indeterminate":
             return warn(f"part {d.part.number} INDETERMINATE (within the guard band).{spc}")
@@ -596,6 +926,14 @@ class Workflow:
         st = self.state
         if st.mode is not Mode.CHECK:
             return info("not in instrument-check mode")
+        if st.check is not None:
+            problem = st.check.write_suspect(self)
+            if problem is not None:
+                return error(
+                    "the suspect list of the failed check is not saved yet: the check "
+                    "cannot be left until it is (press Esc again once the store recovers)",
+                    problem,
+                )
         unfinished = st.check is not None and not st.check.done and bool(st.check.readings)
         st.check = None
         st.mode = Mode.READY
@@ -636,8 +974,12 @@ class Workflow:
         if doc.get("schema") == NC_OWED_SCHEMA:
             rec = self.store.record(int(doc.get("inspection_seq", 0)))
             if rec is None or rec.type != "inspection":
-                self._event("draft-unreadable", error="owed NC names no inspection", draft=doc)
-                self.store.clear_draft()
+                self.store.append_and_clear_draft(
+                    "event",
+                    self._event_body(
+                        "draft-unreadable", error="owed NC names no inspection", draft=doc
+                    ),
+                )
                 return error("a nonconformance was owed but its inspection is missing")
             self.state.nc_for = rec
             part = rec.body["part"]["number"]
@@ -645,8 +987,9 @@ class Workflow:
         try:
             self.state.draft = draft_from_doc(doc, self.master.plans)
         except (ValueError, KeyError, TypeError) as exc:
-            self._event("draft-unreadable", error=str(exc), draft=doc)
-            self.store.clear_draft()
+            self.store.append_and_clear_draft(
+                "event", self._event_body("draft-unreadable", error=str(exc), draft=doc)
+            )
             return error(f"the unfinished inspection could not be resumed: {exc}")
         d = self.state.draft
         self.state.plan = d.plan

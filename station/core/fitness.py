@@ -8,24 +8,27 @@ names *every* reason at once so the operator does not fix them one by one.
 
 Date rules (documented, because an off-by-one here is an audit finding):
 
-- `cal_due` is the last day the calibration is valid: an instrument is overdue when `now`'s
-  UTC date is after `cal_due` (usable on the due day itself).
+- `cal_due` is the last day the calibration is valid: an instrument is overdue when the
+  site's calendar date at `now` (in `zone`, the `[station] timezone` of contract 1.1) is
+  after `cal_due` (usable through the whole due day, local midnight to local midnight).
+  Record timestamps stay UTC; only calendar dates are judged in the site's zone.
 - A passing instrument check stays valid for `check_interval_h` hours: it has expired when
   last check + interval < now (still valid at exactly the interval).
 
-Nothing here reads the clock: `now` is an argument and must be timezone-aware.
+Nothing here reads the clock or the system zone: `now` (timezone-aware) and `zone` are
+arguments.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from fractions import Fraction
 from typing import Literal
 
 from station.core.model import Characteristic, Instrument, Standard
-from station.core.timefmt import format_ts, require_aware, utc_date
+from station.core.timefmt import format_ts, require_aware, site_date
 from station.core.units import Number, exact, factor, find_unit
 from station.core.verdict import ConfigurationError, snap_to_resolution
 
@@ -133,10 +136,19 @@ def _characteristic_findings(
         )
     if characteristic.rule == "guarded" and instrument.u is not None:
         u = exact(instrument.u) * to_plan
-        if 2 * u >= tol:
+        # The acceptance zone is lsl + U .. usl - U, inclusive (verdict.decide): it is empty
+        # only when 2U > tolerance; at 2U = tolerance exactly one value (the midpoint) passes.
+        if 2 * u > tol:
             warnings.append(
                 f"with U = {instrument.u:g} {iu} the guarded acceptance zone of {cid} is "
                 "empty: no reading can pass (ILAC G8 guard band w = U)"
+            )
+        elif 2 * u == tol:
+            mid = exact(characteristic.lsl) + u
+            warnings.append(
+                f"with U = {instrument.u:g} {iu} the guarded acceptance zone of {cid} is the "
+                f"single value {_fmt(mid)} {cu}: only a reading of exactly that value can pass "
+                "(ILAC G8 guard band w = U)"
             )
     return reasons, warnings
 
@@ -145,6 +157,7 @@ def assess_instrument(
     instrument: Instrument,
     *,
     now: datetime,
+    zone: tzinfo,
     characteristic: Characteristic | None = None,
     local_quarantine_reason: str | None = None,
     last_passing_check_at: datetime | None = None,
@@ -155,6 +168,7 @@ def assess_instrument(
     Args:
         instrument: the instrument as the QMS defines it.
         now: the current instant (timezone-aware).
+        zone: the site's time zone: `cal_due` is judged on the site's calendar date.
         characteristic: when given, also check type, unit, guarded-rule U, resolution.
         local_quarantine_reason: set when this station quarantined the instrument (a
             failed check); the reason is quoted in the message.
@@ -165,7 +179,7 @@ def assess_instrument(
         ValueError: `now` or `last_passing_check_at` is naive.
     """
     now = require_aware(now, "now")
-    today = utc_date(now)
+    today = site_date(now, zone)
     iid = instrument.id
     reasons: list[str] = []
     warnings: list[str] = []
@@ -196,16 +210,19 @@ def assess_instrument(
     return Fitness(not reasons, tuple(reasons), tuple(warnings))
 
 
-def standard_fitness(standard: Standard, now: datetime, *, due_soon_days: int = 14) -> Fitness:
+def standard_fitness(
+    standard: Standard, now: datetime, *, zone: tzinfo, due_soon_days: int = 14
+) -> Fitness:
     """Whether a reference standard may be used for an instrument check now.
 
     An overdue standard is refused: a check against it would not be traceable
-    (ISO 9001 7.1.5.2 a, traceability to measurement standards).
+    (ISO 9001 7.1.5.2 a, traceability to measurement standards). `cal_due` is judged on the
+    site's calendar date in `zone`, as for instruments.
 
     Raises:
         ValueError: `now` is naive.
     """
-    today = utc_date(now)
+    today = site_date(now, zone)
     if today > standard.cal_due:
         reason = (
             f"calibration of standard {standard.id} is overdue: it was due on "

@@ -5,17 +5,18 @@ QMS (not the station) records who is qualified for what. The plan lists the qual
 codes it needs; the station only checks them at the moment of use and names every gap, so
 the operator or supervisor knows exactly what to renew.
 
-Dates: a qualification is valid through its `expires` date inclusive, compared with `now`'s
-UTC date (the contract keeps every instant in UTC).
+Dates: a qualification is valid through its `expires` date inclusive, compared with the
+site's calendar date at `now` (in `zone`, the `[station] timezone` of contract 1.1): an
+expiry date is a day on the plant's calendar, whereas record timestamps stay UTC.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 
 from station.core.model import Operator, Plan, Qualification
-from station.core.timefmt import utc_date
+from station.core.timefmt import site_date
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,12 @@ def _valid_through(quals: list[Qualification]) -> date | None:
 
 
 def assess_operator(
-    operator: Operator, plan: Plan, now: datetime, *, expiring_soon_days: int = 14
+    operator: Operator,
+    plan: Plan,
+    now: datetime,
+    *,
+    zone: tzinfo,
+    expiring_soon_days: int = 14,
 ) -> GateResult:
     """Check that `operator` is active and holds every qualification `plan` requires.
 
@@ -50,6 +56,7 @@ def assess_operator(
         operator: the logged-in operator.
         plan: the plan about to be inspected.
         now: the current instant (timezone-aware).
+        zone: the site's time zone, in which `expires` dates are judged.
         expiring_soon_days: warn when a needed qualification expires within this many days.
 
     Returns:
@@ -59,7 +66,7 @@ def assess_operator(
     Raises:
         ValueError: `now` is naive.
     """
-    today = utc_date(now)
+    today = site_date(now, zone)
     reasons: list[str] = []
     warnings: list[str] = []
     if not operator.active:

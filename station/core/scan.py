@@ -196,7 +196,32 @@ def _part(label: str, candidates: tuple[Plan, ...], raw: str, gs1: _GS1 | None =
     )
 
 
+def _repeat_problem(message: GS1Message, text: str) -> str | None:
+    """The reason a message repeating an AI with different values is refused, if it does.
+
+    GS1 allows an AI to occur more than once in one message only with the same value (the
+    GS1 General Specifications' rules on combining element strings; the GS1 Barcode Syntax
+    Engine enforces it as its always-on "repeated AIs" check). A label with two lots or two
+    serials names two things at once: taking the first would record a guess. Identical
+    repeats are accepted, as the Syntax Engine accepts them: they carry one value.
+    """
+    seen: dict[str, str] = {}
+    for es in message.element_strings:
+        ai, value = es.ai.ai, es.value
+        if ai in seen and seen[ai] != value:
+            return (
+                f"GS1 scan {text!r} is invalid: AI ({ai}) occurs twice with different values "
+                f"({seen[ai]!r} and {value!r}); GS1 allows an AI to repeat only with the same "
+                "value"
+            )
+        seen.setdefault(ai, value)
+    return None
+
+
 def _from_message(message: GS1Message, text: str, claims: bool) -> _GS1 | str | None:
+    repeated = _repeat_problem(message, text)
+    if repeated is not None:
+        return repeated
     first: dict[str, GS1ElementString] = {}
     for es in message.element_strings:
         first.setdefault(es.ai.ai, es)

@@ -22,7 +22,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from station.core.spc_charts import SpcError, check_finite
+from station.core.spc_charts import SpcError, check_finite, mean_stdev
 
 
 @dataclass(frozen=True)
@@ -79,8 +79,10 @@ def capability(
         notes.append("no values")
 
     overall: float | None = None
-    if n >= 2 and mean is not None:
-        overall = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (n - 1))
+    if n >= 2:
+        # Issue 12.4: constant data has an overall sigma of exactly 0, so the "sigma is 0"
+        # note applies instead of a Pp of 1e15 from rounding noise.
+        mean, overall = mean_stdev(values)
     elif n == 1:
         notes.append("overall sigma needs at least 2 values, got 1: Pp and Ppk not computed")
 

@@ -361,7 +361,31 @@ def _mean(values: Sequence[float]) -> float:
     return math.fsum(values) / len(values)
 
 
+def mean_stdev(values: Sequence[float]) -> tuple[float, float]:
+    """(mean, sample standard deviation with n - 1) of at least two finite values.
+
+    Data without spread gives exactly (value, 0.0). Why this matters: in floating point the
+    mean of [30.1] * 5 is not 30.1, so the two-pass formula alone gave deviations, and a
+    standard deviation, around 1e-15 instead of 0; the "no spread" refusal of
+    `compute_limits` and the "sigma is 0" note of `capability` then never triggered, and
+    limits 1e-14 wide or a Pp of 1e15 were shown instead (issue 12.4). The test is exact:
+    the spread is zero exactly when every value is the same float (the same decimal, since
+    shortest reprs are one-to-one). Otherwise some value differs from the mean, the IEEE
+    difference of two different floats is never 0, and the two-pass fsum formula (relative
+    error a few ulp) is used: an exact rational computation gives the same digits but cost
+    three times as much per subgroup, which the 5 ms per-part budget of bench/spc_bench.py
+    could not afford.
+    """
+    n = len(values)
+    if n < 2:
+        raise SpcError(f"a standard deviation needs at least 2 values, got {n}")
+    lo, hi = min(values), max(values)
+    if lo == hi:
+        return float(lo), 0.0
+    m = math.fsum(values) / n
+    return m, math.sqrt(math.fsum([(v - m) ** 2 for v in values]) / (n - 1))
+
+
 def _stdev(values: Sequence[float]) -> float:
-    """Sample standard deviation (n - 1), two-pass with fsum for accuracy."""
-    m = _mean(values)
-    return math.sqrt(math.fsum((v - m) ** 2 for v in values) / (len(values) - 1))
+    """Sample standard deviation (n - 1); exactly 0 without spread (see `mean_stdev`)."""
+    return mean_stdev(values)[1]

@@ -16,6 +16,11 @@ Decisions (documented because implementations differ):
 
 - "Beyond" is strict (x > center + kσ; a point exactly on UCL is not beyond it) and "within
   1σ" is strict too: a point exactly on a zone boundary counts toward neither rule 7 nor 8.
+- Zone boundaries are exact. Points and limits are taken by their shortest decimal repr, as
+  the verdicts take readings (`verdict`, "Exact arithmetic"), and center ± kσ is compared in
+  exact rational arithmetic: in binary floating point 5.0 + 2·(5.6 - 5.0)/3 is
+  5.3999999999999995, so 5.4, exactly 2σ above, fired rule 5 (about 9 % of decimal
+  boundary cases for rules 5-7 were misjudged so).
 - Ties break runs. A point exactly on the centre line is on neither side, so it ends a rule-2
   run; two equal consecutive points end a rule-3 trend and a rule-4 alternation.
 - Rules 5 and 6 fire only when the last point of the window is itself one of the points
@@ -38,6 +43,7 @@ from typing import Literal, get_args
 
 from station.core.model import NelsonRule, SpcSpec
 from station.core.spc_charts import ControlLimits, Limits, SpcError, check_finite
+from station.core.units import exact
 
 NELSON_RULES: tuple[NelsonRule, ...] = get_args(NelsonRule)
 DEFAULT_RULES: tuple[NelsonRule, ...] = SpcSpec().rules  # the plan schema's default
@@ -133,12 +139,42 @@ def _zones(points: Sequence[float], lim: Limits) -> _Zones:
     check_finite(points, "chart point")
     xs = [float(v) for v in points]
     c, su, sl = lim.center, lim.sigma_upper, lim.sigma_lower
-    u1, u2, l1, l2 = c + su, c + 2.0 * su, c - sl, c - 2.0 * sl
+    bounds = (c - 2.0 * sl, c - sl, c + su, c + 2.0 * su)
+    l2, l1, u1, u2 = bounds
     side = tuple(1 if x > c else -1 if x < c else 0 for x in xs)
-    beyond1 = tuple(1 if x > u1 else -1 if x < l1 else 0 for x in xs)
-    beyond2 = tuple(1 if x > u2 else -1 if x < l2 else 0 for x in xs)
-    within1 = tuple(l1 < x < u1 for x in xs)
-    return _Zones(tuple(xs), lim, side, beyond1, beyond2, within1)
+    beyond1 = [1 if x > u1 else -1 if x < l1 else 0 for x in xs]
+    beyond2 = [1 if x > u2 else -1 if x < l2 else 0 for x in xs]
+    within1 = [l1 < x < u1 for x in xs]
+    # The float boundaries above are off by a few ulp of the limits' magnitude, and a point
+    # read as the decimal it prints as differs from its binary value by half an ulp. Only a
+    # point that close to a boundary can be misjudged: it is judged again exactly (filter
+    # first, so the per-part cost stays that of plain floats; bench/spc_bench.py).
+    tol = 2.0**-40 * max(abs(c), abs(lim.ucl), abs(lim.lcl))
+    near = [i for i, x in enumerate(xs) if any(abs(x - b) <= tol for b in bounds)]
+    if near:
+        exact_zones = _ExactZones(lim)
+        for i in near:
+            beyond1[i], beyond2[i], within1[i] = exact_zones.classify(xs[i])
+    return _Zones(tuple(xs), lim, side, tuple(beyond1), tuple(beyond2), tuple(within1))
+
+
+class _ExactZones:
+    """Zone boundaries in exact rational arithmetic, points and limits taken by their
+    shortest decimal repr (as `verdict` takes readings): x > c + kσ  <=>  3x > 3c + k(ucl - c),
+    with no division at all."""
+
+    def __init__(self, lim: Limits) -> None:
+        c, u, lo = exact(lim.center), exact(lim.ucl), exact(lim.lcl)
+        up, dn = u - c, c - lo
+        self.u1, self.u2 = 3 * c + up, 3 * c + 2 * up
+        self.l1, self.l2 = 3 * c - dn, 3 * c - 2 * dn
+
+    def classify(self, x: float) -> tuple[int, int, bool]:
+        """(beyond 1σ side, beyond 2σ side, strictly within 1σ) of one point."""
+        x3 = 3 * exact(x)
+        beyond1 = 1 if x3 > self.u1 else -1 if x3 < self.l1 else 0
+        beyond2 = 1 if x3 > self.u2 else -1 if x3 < self.l2 else 0
+        return beyond1, beyond2, self.l1 < x3 < self.u1
 
 
 def _where(s: int) -> str:

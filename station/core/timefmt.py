@@ -8,7 +8,7 @@ Nothing here reads the clock: callers pass the instant in.
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, tzinfo
 
 # ASCII digits only and `fullmatch`: `\d` would take other scripts' digits, and `$` a final "\n".
 _TS = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})\.([0-9]{3})Z")
@@ -29,9 +29,18 @@ def require_aware(dt: datetime, what: str = "timestamp") -> datetime:
     return dt.astimezone(UTC)
 
 
-def utc_date(dt: datetime, what: str = "now") -> date:
-    """The UTC calendar date of an aware datetime (used for cal_due and expiry dates)."""
-    return require_aware(dt, what).date()
+def site_date(dt: datetime, zone: tzinfo, what: str = "now") -> date:
+    """The calendar date of the instant `dt` at the site, in `zone` (contract 1.1, station.md:
+    `[station] timezone`).
+
+    Why not the UTC date: `cal_due` and qualification `expires` are days on the plant's
+    calendar. Judged on the UTC date, an instrument due 2025-05-31 would be refused at 23:30
+    on its due day in a UTC-5 plant and still accepted at 01:30 the next day in CEST.
+
+    Raises:
+        ValueError: `dt` is naive (the message names `what`).
+    """
+    return require_aware(dt, what).astimezone(zone).date()
 
 
 def format_ts(dt: datetime) -> str:
@@ -88,4 +97,4 @@ def parse_date(text: str) -> date:
         raise ValueError(f"date {text!r} is not a valid date: {exc}") from None
 
 
-__all__ = ["format_date", "format_ts", "parse_date", "parse_ts", "require_aware", "utc_date"]
+__all__ = ["format_date", "format_ts", "parse_date", "parse_ts", "require_aware", "site_date"]

@@ -11,9 +11,10 @@ Two rules, named by the plan's characteristic (`rule`):
   (value < lsl - U or value > usl + U: fail); in between neither is proven
   (indeterminate). The boundaries of the acceptance zone are inclusive (as for `simple`);
   a value exactly at lsl - U or usl + U is indeterminate, not fail. With U = 0 the rule is
-  `simple`. When 2U >= usl - lsl the acceptance zone is empty and no value can pass: that
+  `simple`. When 2U > usl - lsl the acceptance zone is empty and no value can pass: that
   is the honest outcome of an instrument too coarse for the tolerance (ILAC G8 asks the
-  decision rule to state it; `fitness` warns about it before use).
+  decision rule to state it; `fitness` warns about it before use). At 2U = usl - lsl the
+  zone is the single value lsl + U (inclusive bounds), which still passes.
 
 One-sided specifications leave lsl or usl as None; the missing side never rejects.
 
@@ -76,7 +77,8 @@ class AcceptanceZone:
 
     @property
     def empty(self) -> bool:
-        """True when no value can pass (guard band of at least half the tolerance)."""
+        """True when no value can pass (guard band of more than half the tolerance; at
+        exactly half, the zone is the one value lower == upper, which passes)."""
         return self.lower is not None and self.upper is not None and self.lower > self.upper
 
 

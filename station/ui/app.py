@@ -7,9 +7,10 @@ UI thread: each input has a reader thread (`station.bench.inputs`) and the sync 
 by a poller thread with its own store connection; both post messages (thread-safe). Workflow
 calls are single SQLite commits and run on the UI thread (`bench/bench_ui.py` measures them).
 
-Keys: p / f pass or fail the next attribute, r redo, space (or Enter on an empty scan field)
-polls the input the next characteristic needs (typing a poll input's name + Enter polls that
-one), F6 instrument check, Esc leaves it, F8 abandons (confirmed), F2 history, Ctrl+L
+Keys: Ctrl+P / Ctrl+F pass or fail the next attribute, Ctrl+R redo, space (or Enter on an
+empty scan field) polls the input the next characteristic needs (typing a poll input's name +
+Enter polls that one), F6 instrument check, Esc leaves it, F8 abandons (confirmed), F1
+details (every line of the screen whole, for what a narrow terminal cuts), F2 history, Ctrl+L
 logout, Ctrl+Q quit. Printable keys act only while the scan field is empty (`ScanField`).
 """
 
@@ -43,10 +44,13 @@ from station.bench.inputs import (
 from station.bench.notice import Notice, error, info, warn
 from station.bench.workflow import Mode, Workflow
 from station.settings import Config
-from station.store import Store, StoreError
+from station.store import Record, Store, StoreError
+from station.ui import outcome
+from station.ui.details import DetailsScreen, details_text
 from station.ui.dialogs import CodeDialog, ConfirmDialog, HistoryScreen, mandatory_dialog
-from station.ui.header import input_lines, key_bar, status_line
+from station.ui.header import fit_line, input_lines, key_bar, status_line
 from station.ui.launch import setup_logging
+from station.ui.outcome import Outcome
 from station.ui.screens import MODE_SCREENS, BenchScreen, CheckScreen, IdleScreen, WorkScreen
 from station.ui.status import STATUS_INTERVAL_S, StatusPoller, StatusSnapshot
 from station.ui.widgets import InputEventMessage, StatusMessage
@@ -88,6 +92,12 @@ class BenchApp(App[int]):
     TITLE = "station bench"
     ENABLE_COMMAND_PALETTE = False
     DEFAULT_MODE = "idle"
+    # Screen classes the stylesheet sizes by (Textual sets them on every screen on resize):
+    # below 72 columns the SPC chart gives its room to the reading, below 24 rows the
+    # dialogs' lists shrink so their text field stays on screen (issue 12.11, 60x20).
+    # Unannotated: Textual declares them as `ClassVar[...] | None`, which mypy cannot repeat.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (72, "-wide")]  # noqa: RUF012
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (24, "-tall")]  # noqa: RUF012
     MODES: ClassVar[dict[str, str | Callable[[], Screen]]] = {  # type: ignore[type-arg]
         "idle": IdleScreen,
         "work": WorkScreen,
@@ -103,6 +113,7 @@ class BenchApp(App[int]):
         Binding("f6", "check", "Check"),
         Binding("escape", "leave_check", "Leave check"),
         Binding("f8", "abandon", "Abandon"),
+        Binding("f1", "details", "Details"),
         Binding("f2", "history", "History"),
         Binding("ctrl+l", "logout", "Logout"),
         Binding("ctrl+q", "quit", "Quit", priority=True),
@@ -135,6 +146,8 @@ class BenchApp(App[int]):
         self.idle_timeout_s = idle_timeout_s
         self.freeze_gc = freeze_gc
         self.notice: Notice | None = None
+        self.outcome: Outcome | None = None  # how the last part ended, until the next starts
+        self._outcome_of: Record | None = None
         self.links: dict[str, InputLink] = {}
         self.snapshot: StatusSnapshot | None = None
         self.latency_probe: Callable[[float, float], None] | None = None
@@ -189,21 +202,25 @@ class BenchApp(App[int]):
         """The status line (station, operator, sync state, time)."""
         return status_line(self.wf, self.snapshot, self.clock())
 
-    def inputs_text(self) -> Text:
-        """One line per input with its instrument, link and calibration state."""
-        return input_lines(self.wf, self.config.inputs, self.links)
+    def inputs_text(self, width: int = 0) -> Text:
+        """One line per input with its instrument, link and interlock state (cut to `width`)."""
+        return input_lines(self.wf, self.config.inputs, self.links, width)
 
-    def keys_text(self) -> Text:
+    def keys_text(self, width: int = 0) -> Text:
         """The key bar: the keys `check_action` offers now (see `header.key_bar`)."""
         keys = [(b.key, b.description, b.action) for b in self.BINDINGS if isinstance(b, Binding)]
         if self.demo_hint is not None:
             # The demo's hint line names the demo keys that make sense now; the key bar
             # below keeps the bench's own keys.
-            bar = key_bar(keys, lambda action: self.check_action(action, ()))
-            hint = Text(self.demo_hint(self.wf), style="bold", no_wrap=True, overflow="ellipsis")
-            return Text("\n").join([hint, bar])
+            bar = key_bar(keys, lambda action: self.check_action(action, ()), width)
+            hint = Text(self.demo_hint(self.wf), style="bold", no_wrap=True, overflow="crop")
+            return Text("\n").join([fit_line(hint, width, "..."), bar])
         keys += [(k, text, f"demo({i})") for i, (k, text, _) in enumerate(self.demo_keys)]
-        return key_bar(keys, lambda action: self.check_action(action, ()))
+        return key_bar(keys, lambda action: self.check_action(action, ()), width)
+
+    def details_text(self) -> Text:
+        """Everything the screen may cut, whole (the F1 view)."""
+        return details_text(self.wf, self.config.inputs, self.links, self.notice, self.outcome)
 
     def take_reading_stamp(self) -> float | None:
         """The driver timestamp of the reading just applied (once), for the latency probe."""
@@ -225,8 +242,9 @@ class BenchApp(App[int]):
         """
         if notice is not None:
             self.notice = notice
-            if notice.level == "error":
+            if notice.refused:
                 log.info("refused: %s", " | ".join(notice.lines()))
+        self._follow_outcome()
         mode = self.wf.state.mode
         target = MODE_SCREENS[mode]
         if self._mandatory is not None and mode not in (Mode.NONCONFORMANCE, Mode.SPC_SIGNAL):
@@ -246,6 +264,15 @@ class BenchApp(App[int]):
                 base.refresh_view()
         self._reading_stamp = None  # drawn now, or never (a refused or check reading)
         self._open_mandatory_dialog(mode)
+
+    def _follow_outcome(self) -> None:
+        """Keep the last part's outcome on screen from its end until the next part starts."""
+        st = self.wf.state
+        if st.draft is not None:
+            self.outcome = None
+        elif st.last_inspection is not None and st.last_inspection is not self._outcome_of:
+            self._outcome_of = st.last_inspection
+            self.outcome = outcome.from_inspection(st.last_inspection)
 
     def _open_mandatory_dialog(self, mode: Mode) -> None:
         if self._mandatory is not None:
@@ -359,7 +386,7 @@ class BenchApp(App[int]):
             return st.draft is not None and st.operator is not None
         if action == "logout":
             return st.operator is not None
-        return True
+        return True  # details, history, quit
 
     def action_judge(self, passed: bool) -> None:
         """p / f: the operator's verdict on the next attribute characteristic."""
@@ -405,13 +432,30 @@ class BenchApp(App[int]):
             return
 
         def answered(yes: bool | None) -> None:
-            if yes:
-                self.apply(self._call(self.wf.abandon))
+            if not yes:
+                return
+            notice = self._call(self.wf.abandon)
+            if self.wf.state.draft is None:
+                self.outcome = outcome.abandoned(d)
+            self.apply(notice)
 
+        # What `Workflow.abandon` writes: one `inspection-abandoned` event carrying the
+        # readings taken; no inspection record, so the part has no result.
+        taken = len(d.measurements)
         self.push_screen(
-            ConfirmDialog(f"Abandon the inspection of part {d.part.number}? It is recorded."),
+            ConfirmDialog(
+                f"Abandon the inspection of part {d.part.number}? The abandoned inspection "
+                f"({taken} reading(s)) is kept in the audit trail as an event; no result is "
+                "recorded for the part."
+            ),
             answered,
         )
+
+    def action_details(self) -> None:
+        """F1: every input state, the whole last notice and the part, wrapped (Esc closes)."""
+        self._touch()
+        if not isinstance(self.screen, DetailsScreen):
+            self.push_screen(DetailsScreen(self.details_text()))
 
     def action_history(self) -> None:
         """F2: the last inspections; look up a part serial."""

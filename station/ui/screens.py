@@ -19,12 +19,14 @@ from textual.widgets import Static
 from station.bench.workflow import Mode
 from station.core.inspection import Measurement
 from station.core.model import Characteristic
-from station.ui import render
+from station.ui import outcome, render
 from station.ui.render import styled
 from station.ui.widgets import Panel, ReadingPanel, ScanField, label
 
 if TYPE_CHECKING:
     from station.ui.app import BenchApp
+
+NOTICE_ROWS = 5  # the notice panel's max-height in bench.tcss
 
 
 class BenchScreen(Screen[None]):
@@ -61,14 +63,31 @@ class BenchScreen(Screen[None]):
         """Back on top (mode switch or a dialog closed): show the current state."""
         self.refresh_view()
 
+    def on_resize(self) -> None:
+        """Re-render at the new size once the panels have it (bar, table, key bar, cuts)."""
+        self.call_after_refresh(self.refresh_view)
+
+    @property
+    def term_width(self) -> int:
+        """The terminal's width in cells (what the one-line panels are cut to)."""
+        return self.app.size.width
+
     def refresh_view(self) -> None:
         """Re-render the frame and the body."""
         if not self.is_mounted:
             return
         self.refresh_header()
-        self.query_one("#notice", Panel).show(render.notice_text(self.bench.notice))
-        self.query_one("#keys", Panel).show(self.bench.keys_text())
+        self.show_notice()
+        self.query_one("#keys", Panel).show(self.bench.keys_text(self.term_width))
         self.refresh_body()
+
+    def show_notice(self) -> None:
+        """The last notice, cut to its panel's rows with a pointer to F1 when it is longer."""
+        text = render.notice_text(self.bench.notice)
+        more = "... F1 shows the whole message"
+        self.query_one("#notice", Panel).show(
+            render.clip_rows(text, self.term_width, NOTICE_ROWS, more)
+        )
 
     def refresh_header(self) -> None:
         """Status line and inputs (also called by the clock and the status poller)."""
@@ -82,7 +101,7 @@ class BenchScreen(Screen[None]):
         except NoMatches:
             return
         status.show(self.bench.status_text())
-        inputs.show(self.bench.inputs_text())
+        inputs.show(self.bench.inputs_text(self.term_width))
 
     def refresh_body(self) -> None:
         """Subclasses re-render their body."""
@@ -139,21 +158,25 @@ class WorkScreen(BenchScreen):
             return
         title, instruction = render.plan_lines(plan)
         head = styled(title, "bold")
+        result = self.bench.outcome
         if st.draft is not None:
             serial = f" serial {st.draft.part.serial}" if st.draft.part.serial else ""
             head.append(f" | part {st.draft.part.number}{serial}")
+        elif result is not None:
+            # First: the line is cut at the right edge, and the outcome matters most.
+            head = styled(f"part {result.part} ", "bold")
+            head.append(result.word, outcome.STYLE.get(result.result, "bold"))
+            head.append(f" | {title}")
         plan_panel.show(head + Text("\n" + instruction))
         if st.draft is not None and st.draft.plan == plan:
             taken = render.taken_from_bodies(m.body() for m in st.draft.measurements.values())
-        elif st.last_inspection is not None:
-            taken = render.taken_from_bodies(st.last_inspection.body["measurements"])
+        elif st.draft is None and result is not None and result.record is not None:
+            # The part just recorded; never the part before an abandoned one (issue 12.10).
+            taken = render.taken_from_bodies(result.record.body["measurements"])
         else:
             taken = {}
         target = self._target()
-        lines = [render.table_header()]
-        for c in plan.characteristics:
-            marker = ">" if target is not None and c.id == target.id else " "
-            lines.append(render.characteristic_row(c, taken, marker=marker))
+        lines = render.table_lines(plan, taken, target.id if target else None, self.term_width)
         table.show(Text("\n").join(lines))
         self._show_reading(st.last_measurement, self.bench.take_reading_stamp())
         self._show_spc(self._last_measured() or target)
@@ -162,7 +185,7 @@ class WorkScreen(BenchScreen):
         """Only the notice and the big reading (the rest follows in the next frame)."""
         if not self.is_mounted:
             return
-        self.query_one("#notice", Panel).show(render.notice_text(self.bench.notice))
+        self.show_notice()
         self._show_reading(self.bench.wf.state.last_measurement, self.bench.take_reading_stamp())
 
     def _last_measured(self) -> Characteristic | None:
@@ -188,31 +211,22 @@ class WorkScreen(BenchScreen):
         return self._last_measured()
 
     def _show_reading(self, m: Measurement | None, stamp: float | None) -> None:
+        """The part's outcome once it ended, else the last reading, sized to the panel."""
         panel = self.query_one("#reading", ReadingPanel)
         st = self.bench.wf.state
+        # Before the first layout the panel has no size: assume the 80x24 one.
+        width = panel.size.width or max(20, self.term_width - 46)
+        height = panel.size.height or 6
+        result = self.bench.outcome
+        if st.draft is None and result is not None:
+            nc_owed = result.record is not None and st.nc_for is result.record
+            panel.show(outcome.outcome_text(result, width, nc_owed=nc_owed), stamp)
+            return
         if m is None:
             panel.show(styled("no reading yet", "dim"), stamp)
             return
-        style = render.VERDICT_STYLE.get(m.verdict, "bold")
-        head = styled(f"{m.characteristic} #{m.sample}", "bold")
-        if st.redo == (m.characteristic, m.sample):
-            head.append(" REDO: the next value replaces it", style="bold yellow")
-        elif m.instrument:
-            head.append(f"  {m.instrument}")
-        verdict = styled(f" {m.verdict.upper()} ", style + " reverse")
-        if m.kind != "variable" or m.value is None:
-            body = Text("\n\n") + verdict
-            panel.show(head + Text("\n") + body, stamp)
-            return
-        big = render.big_text(render.fmt_value(m.value))
-        rows = [styled(big[0], style), styled(big[1], style), styled(big[2], style)]
-        rows[1].append(f"  {m.unit or ''}")
-        width = max(20, panel.size.width or 36)
-        bar = render.tolerance_bar(m.value, m.lsl, m.usl, m.nominal, width=width - 14)
-        out = head + Text("\n") + Text("\n").join(rows) + Text("\n") + verdict
-        out.append(f"  {m.rule or ''}")
-        out.append("\n" + bar)
-        panel.show(out, stamp)
+        redo = st.redo == (m.characteristic, m.sample)
+        panel.show(render.reading_text(m, width, height, redo=redo), stamp)
 
     def _show_spc(self, c: Characteristic | None) -> None:
         panel = self.query_one("#spc", Panel)
@@ -276,11 +290,12 @@ class CheckScreen(BenchScreen):
         if check.suspect is not None:
             sb = check.suspect.body
             parts = sb.get("parts", [])
-            out.append(
-                f"\nSUSPECT: {len(sb.get('inspections', []))} inspection(s) since "
-                f"{sb.get('since') or 'first use'}:",
-                style="bold red",
-            )
+            count = len(sb.get("inspections", []))
+            since = sb.get("since") or "its first use"
+            if count:
+                out.append(f"\nSUSPECT: {count} inspection(s) since {since}:", "bold red")
+            else:  # no dangling "0 inspection(s) since ...:" over an empty list
+                out.append(f"\nNo inspection used it since {since}: none is suspect.", "bold")
             for p in parts[:6]:
                 out.append(f"\n  {p.get('number')} {p.get('serial') or ''}")
             if len(parts) > 6:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -72,10 +73,14 @@ def wf(store: Store, config: Config, clock: Clock) -> Workflow:
 
 @pytest.fixture
 def rd(clock: Clock) -> Callable[[float, str | None, str], Reading]:
-    """Build a Reading stamped with the test clock."""
+    """Build a Reading stamped with the test clock, one second after the previous one (as
+    pressed by a person: outside every debounce window)."""
+    presses = itertools.count(1)
 
     def make(value: float, unit: str | None, raw: str) -> Reading:
-        return Reading(value=value, unit=unit, raw=raw, monotonic=0.0, wall=clock())
+        return Reading(
+            value=value, unit=unit, raw=raw, monotonic=float(next(presses)), wall=clock()
+        )
 
     return make
 

@@ -88,6 +88,20 @@ def test_read_modbus_prints_json_lines(modbus: ModbusInstrument, tmp_path: Path)
     assert modbus.requests(1) == 3
 
 
+def test_read_modbus_float32_prints_what_the_instrument_displays(
+    modbus: ModbusInstrument, tmp_path: Path
+) -> None:
+    modbus.set_value(4.2, unit_id=1)  # float32 0x40866666 = 4.199999809265137 exactly
+    cfg = write_config(tmp_path, modbus_inputs(modbus.url))
+    result = station("read", "torque", "-c", str(cfg))
+    assert result.returncode == 0, result.stderr
+    assert '"value": 4.2,' in result.stdout, result.stdout
+    assert json.loads(result.stdout)["raw"] == "0x6666 0x4086"  # CDAB words as received
+    modbus.set_value(50.123, unit_id=1)
+    result = station("read", "torque", "-c", str(cfg))
+    assert '"value": 50.123,' in result.stdout, result.stdout
+
+
 def test_read_modbus_int32_with_scale(modbus: ModbusInstrument, tmp_path: Path) -> None:
     modbus.set_value(-7.25, unit_id=2)
     cfg = write_config(tmp_path, modbus_inputs(modbus.url))
@@ -217,4 +231,7 @@ def test_read_push_gauge_times_out_when_nobody_presses(tmp_path: Path) -> None:
         )
     assert result.returncode == 1
     assert result.stdout == ""
-    assert result.stderr == "station read: left: no complete mitutoyo reply within 0.3 s\n"
+    assert result.stderr == (
+        "station read: no value from left within 0.3 s"
+        " (push mode: press the gauge's data button or footswitch)\n"
+    )

@@ -114,6 +114,30 @@ def test_gs1_without_part_identity() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("raw", "ai", "values"),
+    [
+        (f"]d201{GTIN}10L42\x1d10L43\x1d21SN-1", "10", "('L42' and 'L43')"),
+        (f"(01){GTIN}(21)SN-1(21)SN-2", "21", "('SN-1' and 'SN-2')"),
+        (f"(01){GTIN}(01)09521234543220", "01", f"('{GTIN}' and '09521234543220')"),
+        ("(240)AX-240(240)AX-999", "240", "('AX-240' and 'AX-999')"),
+    ],
+)
+def test_an_ai_repeated_with_different_values_is_refused(raw: str, ai: str, values: str) -> None:
+    # Issue 12.7: the first value used to win; a label naming two lots or serials is invalid.
+    s = classify_scan(raw, MASTER)
+    assert isinstance(s, UnknownScan)
+    assert f"AI ({ai}) occurs twice with different values {values}" in s.message
+    assert "GS1 allows an AI to repeat only with the same value" in s.message
+
+
+def test_an_ai_repeated_with_the_same_value_is_one_value() -> None:
+    raw = f"(01){GTIN}(10)L42(10)L42(21)SN-1"
+    assert classify_scan(raw, MASTER) == PartScan(
+        part_number="9521234543213", serial="SN-1", lot="L42", gtin=GTIN, raw=raw, plan=P1001
+    )
+
+
 def test_part_with_only_a_draft_plan_says_so() -> None:
     s = classify_scan("PN-900", MASTER)
     assert s == PartScan(

@@ -83,3 +83,13 @@ def test_bad_input_is_refused() -> None:
         capability([1.0, float("nan")], lsl=0.0, usl=2.0, within_sigma=0.1)
     with pytest.raises(SpcError, match="capability usl must be finite or None, got inf"):
         capability([1.0], lsl=0.0, usl=float("inf"), within_sigma=0.1)
+
+
+@pytest.mark.parametrize("values", [[0.1] * 3, [30.1] * 25, [12.345] * 7])
+def test_constant_data_has_an_overall_sigma_of_exactly_zero(values: list[float]) -> None:
+    # Issue 12.4: floating-point rounding gave sigma 1.7e-17 and a Pp of ~1e15.
+    c = capability(values, 0.05, 100.0, 0.01)
+    assert c.sigma_overall == 0.0
+    assert (c.pp, c.ppk) == (None, None)
+    assert "overall sigma is 0: Pp and Ppk would divide by zero, not computed" in c.notes
+    assert c.mean == values[0]

@@ -14,6 +14,7 @@ Sources used (only numbers we are sure of):
 from __future__ import annotations
 
 import math
+import statistics
 
 import pytest
 
@@ -32,6 +33,7 @@ from station.core.spc import (
     group_values,
     limits_for,
 )
+from station.core.spc_charts import mean_stdev
 
 NIST_FLOW = [49.6, 47.6, 49.9, 51.3, 47.8, 51.2, 52.6, 52.4, 53.6, 52.1]
 
@@ -285,6 +287,27 @@ def test_a_baseline_without_spread_is_refused() -> None:
     spec = SpcSpec(baseline=5)
     with pytest.raises(SpcError, match=r"no spread \(mean MR = 0\).*gauge resolution"):
         compute_limits(spec, group_values(spec, [2.5] * 5))
+
+
+@pytest.mark.parametrize("value", [30.1, 0.1, 12.345, 1e-9, 7.0])
+def test_constant_subgroups_have_no_spread_on_an_xbar_s_chart(value: float) -> None:
+    # Issue 12.4: in floating point the mean of [30.1] * 5 is not 30.1, which gave every
+    # subgroup an S of ~1e-15 and limits 1e-14 wide instead of the "no spread" refusal.
+    spec = SpcSpec("xbar-s", 5, ("nelson-1",), 25)
+    groups = [(value,) * 5] * 25
+    assert chart_points(spec, groups).dispersion == (0.0,) * 25
+    with pytest.raises(SpcError, match=r"no spread \(mean S = 0\)"):
+        compute_limits(spec, groups)
+
+
+def test_mean_stdev_agrees_with_the_statistics_module() -> None:
+    data = [74.030, 74.002, 74.019, 73.992, 74.008]
+    mean, sd = mean_stdev(data)
+    assert mean == pytest.approx(statistics.fmean(data), rel=1e-15)
+    assert sd == pytest.approx(statistics.stdev(data), rel=1e-14)
+    # the smallest spread there is (one ulp) is still a spread, not zero
+    assert mean_stdev([30.1, math.nextafter(30.1, 31.0)])[1] > 0
+    assert mean_stdev([0.1] * 3) == (0.1, 0.0)
 
 
 def test_spec_limits_posing_as_control_limits_are_refused() -> None:

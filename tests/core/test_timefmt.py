@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from station.core.timefmt import format_date, format_ts, parse_date, parse_ts, utc_date
+from station.core.timefmt import format_date, format_ts, parse_date, parse_ts, site_date
 
 
 def test_format_is_utc_with_milliseconds_and_z() -> None:
@@ -32,7 +33,7 @@ def test_naive_datetimes_are_refused() -> None:
     ):
         format_ts(datetime(2026, 11, 21, 22, 4, 9))
     with pytest.raises(ValueError, match="now must be timezone-aware"):
-        utc_date(datetime(2026, 11, 21))
+        site_date(datetime(2026, 11, 21), UTC)
 
 
 def test_parse_round_trips() -> None:
@@ -62,9 +63,14 @@ def test_parse_rejects_impossible_instants() -> None:
         parse_ts("2026-02-30T00:00:00.000Z")
 
 
-def test_utc_date_uses_the_utc_calendar() -> None:
-    tokyo = timezone(timedelta(hours=9))
-    assert utc_date(datetime(2026, 7, 1, 8, 0, tzinfo=tokyo)) == date(2026, 6, 30)
+def test_site_date_uses_the_site_calendar() -> None:
+    instant = datetime(2026, 6, 30, 23, 30, tzinfo=UTC)
+    assert site_date(instant, UTC) == date(2026, 6, 30)
+    assert site_date(instant, ZoneInfo("Europe/Berlin")) == date(2026, 7, 1)
+    assert site_date(instant, timezone(timedelta(hours=-5))) == date(2026, 6, 30)
+    # the zone of `dt` itself does not matter, only the instant and the site's zone
+    tokyo = datetime(2026, 7, 1, 8, 0, tzinfo=ZoneInfo("Asia/Tokyo"))
+    assert site_date(tokyo, UTC) == date(2026, 6, 30)
 
 
 def test_dates() -> None:

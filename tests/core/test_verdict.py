@@ -103,6 +103,15 @@ def test_guarded_band_wider_than_half_the_tolerance_never_passes() -> None:
     assert zone.upper == pytest.approx(12.34)
 
 
+def test_guard_band_of_exactly_half_the_tolerance_leaves_one_passing_value() -> None:
+    # Issue 12.6: the zone is empty only when 2U > tolerance.
+    assert decide("12.35", 12.3, 12.4, "guarded", 0.05) == "pass"
+    assert decide("12.351", 12.3, 12.4, "guarded", 0.05) == "indeterminate"
+    zone = acceptance_zone(12.3, 12.4, "guarded", 0.05)
+    assert not zone.empty
+    assert zone.lower == zone.upper == 12.35
+
+
 def test_guarded_without_u_is_a_configuration_error() -> None:
     with pytest.raises(ConfigurationError, match=r"guarded decision rule \(ISO 14253-1\) needs"):
         decide("12.35", 12.3, 12.4, "guarded", None)

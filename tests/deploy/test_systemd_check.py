@@ -1,6 +1,6 @@
 """The device's systemd units pass `.ci/systemd-check`, and the check really catches problems.
 
-`systemd-analyze verify` exits 0 on a misspelt key (tech.md §7), so the check fails on any
+`systemd-analyze verify` exits 0 on a misspelt key (it only warns), so the check fails on any
 output; these tests prove that by feeding it broken copies of the units. systemd-analyze is a
 hard requirement: `.ci/test` installs it (Debian package `systemd`); without it these tests
 fail, they never skip.

@@ -4,13 +4,14 @@ against the pty simulator."""
 from __future__ import annotations
 
 import contextlib
+import time
 from decimal import Decimal
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from drivers.ascii_line import AsciiDriver, compile_pattern, parse_line
+from drivers.ascii_line import AsciiDriver, compile_pattern, parse_line, pattern_problem
 from drivers.base import DeviceTimeout, ImplausibleValue, ParseError
 from sim.gauge_formats import format_ascii
 from station.settings import InputSettings
@@ -37,7 +38,7 @@ def test_non_numeric_or_absurd_captures_are_implausible(text: bytes) -> None:
 
 
 def test_bad_patterns_are_config_errors() -> None:
-    with pytest.raises(ValueError, match=r"has no named group \(\?P<value>"):
+    with pytest.raises(ValueError, match=r"must have a named group \(\?P<value>"):
         compile_pattern(r"^(\d+)$")
     with pytest.raises(ValueError, match="not a valid regular expression"):
         compile_pattern(r"^(?P<value>\d+")
@@ -47,6 +48,52 @@ def test_bad_patterns_are_config_errors() -> None:
                 name="f", driver="ascii", port="loop://", mode="poll", pattern="(?P<value>.)"
             )
         )
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        r"^(?P<value>(a+)+)$",
+        r"^(?P<value>(?:\d+\.?)*)$",
+        r"^(?P<value>(\d{1,3},)+\d+)$",
+        r"^(?P<value>(?:[0-9]|[0-9.])+)*$",
+        r"^(?P<value>(?>(a+)+))$",
+        r"^(?P<value>(a|b+)*)$",
+    ],
+)
+def test_nested_quantifiers_are_refused_at_config_time(pattern: str) -> None:
+    assert pattern_problem(pattern) is not None
+    with pytest.raises(ValueError, match=r"repeated group that itself repeats \(like \(a\+\)\+\)"):
+        compile_pattern(pattern)
+    with pytest.raises(ValueError, match=r"^input 'f': pattern .*repeated group"):
+        AsciiDriver(InputSettings(name="f", driver="ascii", port="loop://", pattern=pattern))
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        CONTRACT_PATTERN,
+        LOOSE_PATTERN,
+        r"^\s*(?P<value>[+-]?\d+(?:\.\d+)?)\s*(?P<unit>mm|in|um)?\s*[<=>]?$",
+        r"^(?P<value>-?\d{1,6}\.\d{3})$",
+        r"^(?P<value>\d+)(?:,\d+)?$",
+    ],
+)
+def test_ordinary_patterns_are_accepted(pattern: str) -> None:
+    assert pattern_problem(pattern) is None
+
+
+def test_worst_lines_are_matched_in_bounded_time() -> None:
+    """Every line the driver hands the regex is at most 256 bytes; with nested quantifiers
+    refused, the worst noise line costs milliseconds, and a longer one is not matched."""
+    pattern = compile_pattern(CONTRACT_PATTERN)
+    started = time.monotonic()
+    for noise in (b"1" * 255 + b"x", b"1." + b"1" * 253 + b"x", b" " * 255 + b"1", b"a" * 256):
+        with pytest.raises(ParseError):
+            parse_line(pattern, noise)
+    assert time.monotonic() - started < 0.5
+    with pytest.raises(ParseError, match=r"line of 257 bytes is longer than 256, not matched"):
+        parse_line(pattern, b"1" * 257)
 
 
 @given(st.binary(max_size=40), st.sampled_from([CONTRACT_PATTERN, LOOSE_PATTERN]))

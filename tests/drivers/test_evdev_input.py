@@ -1,6 +1,7 @@
 """Key-event decoding and the evdev line reader.
 
-The decoder is fed real `evdev.InputEvent` objects built from `evdev.ecodes`. No input device
+The decoder is fed `drivers.linux_input.InputEvent`s with the kernel's key codes (the code
+table itself is checked against the kernel header in test_linux_input.py). No input device
 exists in this environment: `/dev/uinput` is absent (the kernel has no uinput misc device), so
 there is no virtual-keyboard test here. The line reader is exercised through a pipe carrying
 kernel-format `struct input_event` records (a stand-in for the event *stream*, not a device);
@@ -17,7 +18,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from evdev import InputEvent, ecodes
+from drivers.linux_input import InputEvent, parse_events
+from drivers.linux_input import codes as ecodes
 
 from drivers.base import (
     DeviceDisconnected,
@@ -159,9 +161,8 @@ class PipeSource:
         data = os.read(self.fd, _EVENT.size * 64)
         if not data:
             raise OSError(errno.ENODEV, "No such device")
-        for off in range(0, len(data), _EVENT.size):
-            sec, usec, etype, code, value = _EVENT.unpack_from(data, off)
-            yield InputEvent(sec, usec, etype, code, value)
+        # The driver's own parser, fed records packed independently below (_EVENT).
+        yield from parse_events(data)
 
     def close(self) -> None:
         os.close(self.fd)

@@ -216,6 +216,26 @@ def test_silence_times_out(gauge_sim, open_driver) -> None:
     assert 0.3 <= time.monotonic() - started < 1.0
 
 
+def test_push_mode_silence_tells_the_operator_to_press(gauge_sim, open_driver) -> None:
+    sim = gauge_sim("mitutoyo")
+    driver = open_driver(MitutoyoDriver, sim)  # push mode: the default
+    with pytest.raises(
+        DeviceTimeout,
+        match=r"^no value from left within 0\.2 s \(push mode: press the gauge's data button"
+        r" or footswitch\)$",
+    ):
+        driver.read(0.2)
+
+
+def test_push_mode_partial_frame_says_incomplete(gauge_sim, open_driver) -> None:
+    sim = gauge_sim("mitutoyo")
+    driver = open_driver(MitutoyoDriver, sim)
+    sim.send_raw(b"01A+00", wait=True)  # the rest of the frame never comes
+    with pytest.raises(DeviceTimeout, match=r"^left: no complete mitutoyo reply within 0\.5 s$"):
+        driver.read(0.5)
+    assert driver.line.pending == b"01A+00"
+
+
 def test_implausible_frame_raises(gauge_sim, open_driver) -> None:
     sim = gauge_sim("mitutoyo")
     driver = open_driver(MitutoyoDriver, sim)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import struct
 import threading
 import time
 from collections.abc import Iterator
@@ -122,6 +123,31 @@ def test_input_registers_use_function_0x04(sim: ModbusInstrument) -> None:
 def test_scale_multiplies(sim: ModbusInstrument) -> None:
     sim.set_value(2.0)
     assert read_once(tcp_input(sim, scale=-0.5)).value == -1.0
+
+
+@pytest.mark.parametrize("shown", [50.123, 4.2, -0.1, 123.45, 0.001])
+@pytest.mark.parametrize(("register", "word_order"), [(0, "big"), (2, "little")])
+def test_float32_reads_as_the_decimal_the_instrument_displays(
+    sim: ModbusInstrument, shown: float, register: int, word_order: WordOrder
+) -> None:
+    sim.set_value(shown)  # the server holds the nearest float32, e.g. 50.12300109863281
+    reading = read_once(tcp_input(sim, register=register, word_order=word_order))
+    assert reading.value == shown  # exactly: a USL of 50.123 at 0.001 must pass
+    hi, lo = struct.unpack(">HH", struct.pack(">f", shown))
+    words = [hi, lo] if word_order == "big" else [lo, hi]
+    assert reading.raw == " ".join(f"0x{w:04X}" for w in words)  # as received
+
+
+def test_float32_scale_is_exact(sim: ModbusInstrument) -> None:
+    sim.set_value(4.2)
+    assert read_once(tcp_input(sim, scale=0.001)).value == 0.0042
+
+
+def test_integer_scale_is_exact_decimal(sim: ModbusInstrument) -> None:
+    sim.set_registers(1, 4, [3])
+    sim.set_registers(1, 6, [0xFFFF, 0xFFF9])  # int32 -7
+    assert read_once(tcp_input(sim, register=4, data_type="int16", scale=0.1)).value == 0.3
+    assert read_once(tcp_input(sim, register=6, data_type="int32", scale=0.1)).value == -0.7
 
 
 def test_value_changes_are_seen_at_once(sim: ModbusInstrument) -> None:

@@ -33,6 +33,10 @@ KINDS = {
     "central-down",
     "gauge-unplug",
     "link-stall",
+    "forged-ack",
+    "poison",
+    "clock-jump",
+    "bounce",
     "budget",
 }
 
@@ -86,6 +90,10 @@ def test_short_chaos_run_loses_nothing(run: tuple[subprocess.CompletedProcess[st
     assert s["chain"] == {"station": True, "central": True}
     assert s["operator"]["inspections"] >= 1000
     assert s["operator"]["unexpected"] == []
+    # The attacks (bench/_chaos_attacks.py) took effect and did no harm.
+    a = s["attacks"]
+    assert a["forged_acks_sent"] >= 6 and a["poison_sent"] >= 9 and a["bounced_presses"] >= 1
+    assert (a["forged"], a["sync_crashes"], a["pruned"], a["fabricated"]) == (0, 0, 0, 0)
 
 
 def test_every_fault_kind_was_injected_and_took_effect(

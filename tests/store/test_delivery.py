@@ -54,6 +54,9 @@ def test_empty_store_status(store: Store) -> None:
         "delivered_seq": 0,
         "oldest_pending_ts": None,
         "db_bytes": 0,
+        "health": "ok",
+        "problems": [],
+        "clock": "ok",
     }
     assert store.verify().ok and store.verify().checked == 0
 
@@ -99,19 +102,22 @@ def test_prune_removes_old_delivered_prefix_and_chain_stays_verifiable(
         db_path, site="plant-a", station="bench-01", retention_days=30, clock=clock
     ) as s:
         recs = [s.append("inspection", mk.inspection(serial=f"SN-{i}")) for i in range(60)]
+        # A passing check of CAL-0042 after seq 45: the inspections before it can no longer
+        # be on its suspect list, so retention may take them (`_store_retention`, rule 3).
+        s.apply_master("instrument", "CAL-0042", {"id": "CAL-0042", "calibrated": "2027-01-10"})
         s.mark_delivered_upto(40)
         s.mark_delivered([45])  # delivered but behind an undelivered record: kept
         now = datetime.fromisoformat(recs[-1].ts)  # record i is i days old relative to 59
         assert s.prune(now) == 29  # ts older than 30 days: seq 1..29
         assert s.record(29) is None and s.record(30) == recs[29]
         result = s.verify()
-        assert (result.ok, result.checked, result.last_seq) == (True, 31, 60)
+        assert (result.ok, result.checked, result.last_seq) == (True, 32, 61)
         assert s.inspections_by_serial("SN-5") == []
         assert [r.seq for r in s.recent_inspections(100)][-1] == 30
         assert s.last_values("P-1001", "bore-dia", n=1000) == [12.346] * 60  # SPC kept
         # The chain continues after pruning.
         nxt = s.append("event", mk.event())
-        assert (nxt.seq, nxt.prev) == (61, recs[-1].hash)
+        assert (nxt.seq, nxt.prev) == (62, s.record(61).hash)  # type: ignore[union-attr]
         assert s.prune(now) == 0
         assert s.delivery_state(3) == "delivered"
     with (

@@ -138,7 +138,9 @@ def test_status_prints_the_contract_keys(db_path: Path, config_file: Path, mk: A
     )
     assert out.returncode == 0, out.stderr
     status = json.loads(out.stdout)
-    assert list(status) == ["last_seq", "pending", "delivered_seq", "oldest_pending_ts", "db_bytes"]
+    contract = ["last_seq", "pending", "delivered_seq", "oldest_pending_ts", "db_bytes"]
+    assert list(status) == [*contract, "health", "problems", "clock"]  # extensions after
+    assert (status["health"], status["problems"], status["clock"]) == ("ok", [], "ok")
     assert status["last_seq"] == 3 and status["pending"] == 2 and status["delivered_seq"] == 1
     assert status["oldest_pending_ts"] == first_ts
     assert status["db_bytes"] >= db_path.stat().st_size > 0

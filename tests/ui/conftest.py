@@ -89,6 +89,7 @@ name = "caliper"
 driver = "mitutoyo"
 port = "{sims.gauge.path}"
 mode = "push"
+debounce_ms = 0    # Pilot presses faster than a person can; tests/bench cover the debounce
 
 [[inputs]]
 name = "balance"

@@ -73,9 +73,9 @@ async def test_failed_instrument_check_quarantines_and_shows_the_suspect_parts(
         assert "CAL-0042 FAILED" in n.text and "quarantined" in n.text
         screen = h.text()
         assert " FAIL " in screen
-        assert "SUSPECT: 2 inspection(s) since first use:" in screen
+        assert "SUSPECT: 2 inspection(s) since its first use:" in screen
         assert "09506000134352 A1" in screen and "09506000134352 A2" in screen
-        assert "caliper  push CAL-0042  link ok  BLOCKED: " in screen
+        assert "caliper  push CAL-0042  link ok  BLOCKED - " in screen
         await pilot.press("escape")
         await h.until(pilot, lambda: h.app.current_mode == "work", "check left")
         n = await h.scan(pilot, "CAL-0042")

@@ -150,7 +150,10 @@ async def test_poll_inputs_balance_and_torque_after_a_passing_balance_check(
     h = harness()
     async with h.run() as pilot:
         await h.ready(pilot)
-        assert "BLOCKED: instrument check required" in h.text()  # the balance in the header
+        # The balance in the header: blocked, with the reason (whole in the F1 view).
+        assert "balance  poll BAL-0003  link ok  BLOCKED - BAL-0003 refused: instrument ch" in (
+            h.text()
+        )
         await h.scan(pilot, "B-1017")
         await pilot.press("f6")
         await h.until(pilot, lambda: h.app.current_mode == "check", "check mode")

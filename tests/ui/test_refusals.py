@@ -63,7 +63,7 @@ async def test_part_and_instrument_refusals(harness: Any) -> None:
         h.store.bind_instrument("caliper", "CAL-0007")
         n = await h.push(pilot, "12.350")
         assert n.text == "reading refused: instrument CAL-0007 is blocked"
-        assert "caliper  push CAL-0007  link ok  BLOCKED:" in h.text()  # the header agrees
+        assert "caliper  push CAL-0007  link ok  BLOCKED - CAL-0007 refused" in h.text()
         assert h.wf.state.draft is not None and h.wf.state.draft.measurements == {}
         # Quarantined.
         n = await h.scan(pilot, "MIC-0099")

@@ -46,7 +46,8 @@ async def test_unplugged_gauge_is_shown_and_read_again_after_replug(harness: Any
         assert h.notice.text.startswith("input caliper DISCONNECTED: ")
         h.sims.gauge.replug()
         await h.until(pilot, lambda: h.app.links["caliper"].state == "connected", "reconnect")
-        assert "caliper  push -         link ok" in h.text()  # bound by its next reading
+        # Selected by the scan, bound by its next reading: the header says which it is.
+        assert "caliper  push CAL-0042  link ok  CAL-0042 selected, bound on its next" in h.text()
         n = await h.push(pilot, "12.350")
         assert n.text == "bore-dia #1: 12.35 mm -> PASS"
 
