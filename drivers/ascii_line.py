@@ -27,7 +27,6 @@ from drivers.line_driver import LineDriver
 from drivers.serial_line import InvalidSettings, LineParams
 from station.settings import InputSettings
 
-
 MAX_PATTERN_LINE = MAX_LINE_BYTES
 """The longest line a pattern is ever applied to (the serial layer already splits longer runs
 off as noise); a longer line is a `ParseError` before the regex sees it."""
@@ -49,21 +48,20 @@ def _nested_repeat(items: Iterable[tuple[Any, Any]], inside: bool) -> bool:
             many = high > 1
             if (many and inside) or _nested_repeat(body, inside or many):
                 return True
-        elif name == "SUBPATTERN":
-            if _nested_repeat(arg[3], inside):
-                return True
+            continue
+        children: list[Any] = []
+        if name == "SUBPATTERN":
+            children = [arg[3]]
         elif name == "BRANCH":
-            if any(_nested_repeat(branch, inside) for branch in arg[1]):
-                return True
+            children = list(arg[1])
         elif name in ("ASSERT", "ASSERT_NOT"):
-            if _nested_repeat(arg[1], inside):
-                return True
+            children = [arg[1]]
         elif name == "ATOMIC_GROUP":
-            if _nested_repeat(arg, inside):
-                return True
+            children = [arg]
         elif name == "GROUPREF_EXISTS":
-            if any(b is not None and _nested_repeat(b, inside) for b in arg[1:]):
-                return True
+            children = [b for b in arg[1:] if b is not None]
+        if any(_nested_repeat(child, inside) for child in children):
+            return True
     return False
 
 

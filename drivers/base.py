@@ -34,6 +34,11 @@ class Reading:
     `raw` is the frame exactly as received (decoded as latin-1 so every byte survives, without
     the line terminator); `monotonic` is `time.monotonic()` and `wall` a UTC-aware datetime,
     both taken when the frame completed.
+
+    `monotonic` is the *arrival* time of the read that carried the frame: frames that came in
+    one read (a bounced footswitch sending the same frame twice within a few ms) carry the
+    identical `monotonic`, frames from separate reads distinct ones. The bench debounces on
+    it (same `raw`, arrival times closer than its debounce window).
     """
 
     value: float
@@ -41,6 +46,11 @@ class Reading:
     raw: str
     monotonic: float
     wall: datetime
+
+    @property
+    def monotonic_ns(self) -> int:
+        """`monotonic` in integer nanoseconds (for exact comparisons and differences)."""
+        return round(self.monotonic * 1_000_000_000)
 
 
 class DriverError(Exception):

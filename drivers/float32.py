@@ -47,7 +47,7 @@ def is_float32(x: float) -> bool:
     if not math.isfinite(x):
         return False
     try:
-        return struct.unpack(">f", struct.pack(">f", x))[0] == x
+        return bool(struct.unpack(">f", struct.pack(">f", x))[0] == x)
     except OverflowError:
         return False
 

@@ -56,6 +56,8 @@ PRUNE_EVERY_S = 3600.0  # retention (`[station] retention_days`) is applied at s
 OFFLINE_PUBACK_TIMEOUT_S = 5.0
 _AUTH_REASONS = ("Bad user name or password", "Not authorized")
 SESSION_TAKEN_OVER = 0x8E  # MQTT v5 §3.14.2.1: another connection used the same client id
+TAKEOVER_WINDOW_S = 10.0  # a connection dropped this soon after CONNACK counts as short
+TAKEOVER_SUSPECT = 3  # short connections in a row that look like a client-id takeover
 
 ConnState = Literal["down", "connecting", "up"]
 
@@ -107,6 +109,8 @@ class SyncDaemon:
         self._status_mids: dict[int, str] = {}
         self._store_failing = False
         self._taken_over = False  # the last connection was taken over: keep backing off
+        self._short_lives = 0  # connections in a row dropped soon after CONNACK
+        self.connected_at = 0.0
         held = store.sync_conflict()  # what the QMS refused to ack (kept across restarts)
         self._conflict_seq: int | None = None if held is None else int(held["seq"])
 
@@ -176,6 +180,7 @@ class SyncDaemon:
             )
             return
         self.state = "up"
+        self.connected_at = now
         if not self._taken_over:
             # Two daemons sharing a client id take the session from each other at every
             # connect; a reset here would make them flap at the minimum delay forever.
@@ -197,18 +202,34 @@ class SyncDaemon:
 
     def _disconnected(self, ev: Disconnected, now: float) -> None:
         """The broker closed the connection: say why at the level it deserves."""
+        short = self.state == "up" and now - self.connected_at < TAKEOVER_WINDOW_S
+        self._short_lives = self._short_lives + 1 if short and ev.reason.failure else 0
+        who = f"another client with client_id {self.mqtt.client_id!r} took over the session"
         self._taken_over = ev.reason.value == SESSION_TAKEN_OVER
         if self._taken_over:
             self._lost(
                 now,
-                f"another client with client_id {self.mqtt.client_id!r} took over the session"
-                f" on {self._where()} (MQTT v5 reason 0x8E Session taken over): two daemons or"
-                " stations share mqtt.client_id; give each its own",
+                f"{who} on {self._where()} (MQTT v5 reason 0x8E Session taken over): two"
+                " daemons or stations share mqtt.client_id; give each its own",
                 level=logging.ERROR,
             )
         elif self.stopping or not ev.reason.failure:
             # Ours (a clean stop) or a normal disconnection (reason 0x00): nothing is wrong.
             self._lost(now, f"disconnected from {self._where()}: {ev.reason}", level=logging.INFO)
+        elif self._short_lives >= TAKEOVER_SUSPECT:
+            # mosquitto 2.0 closes the old connection without the 0x8E DISCONNECT, so a
+            # takeover looks like a lost connection; the sign is the broker accepting every
+            # reconnect and dropping it again within seconds.
+            self._taken_over = True
+            self._lost(
+                now,
+                f"{who} on {self._where()}, most likely: the broker dropped the connection"
+                f" {self._short_lives} times in a row within {TAKEOVER_WINDOW_S:.0f}s of"
+                f" accepting it ({ev.reason}; a broker that does not send MQTT v5 reason 0x8E"
+                " Session taken over). Two daemons or stations share mqtt.client_id: give each"
+                " its own (else see the broker's log for why it closes the connection)",
+                level=logging.ERROR,
+            )
         else:
             self._lost(now, f"connection to {self._where()} lost: {ev.reason}")
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TypeVar, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from drivers.ascii_line import pattern_problem
 from station.settings import (
     DRIVER_NAMES,
     AckMode,
@@ -602,13 +603,8 @@ def _stopbits(t: _Table) -> float | None:
 
 
 def _pattern_problem(text: str) -> str | None:
-    try:
-        compiled = re.compile(text)
-    except re.error as exc:
-        return f"not a valid regular expression: {exc}"
-    if "value" not in compiled.groupindex:
-        return "must have a named group (?P<value>...) for the number"
-    return None
+    # The driver owns the rule (it also refuses nested quantifiers: catastrophic backtracking).
+    return pattern_problem(text)
 
 
 def load_config(path: Path) -> Config:

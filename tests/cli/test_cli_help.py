@@ -51,5 +51,7 @@ def test_verify_refuses_a_missing_store_instead_of_creating_an_empty_one(tmp_pat
     cfg.write_text('[station]\nid = "b1"\nsite = "s1"\ndata_dir = "nowhere"\n')
     result = CliRunner().invoke(main, ["verify", "-c", str(cfg)])
     assert result.exit_code == 1
-    assert "no record store at" in result.output and "nothing to verify" in result.output
+    assert "no record store at" in result.output
+    assert "only `station bench` and `station sync` create one" in result.output
+    assert not (tmp_path / "nowhere").exists()
     assert not (tmp_path / "nowhere").exists()

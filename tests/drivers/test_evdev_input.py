@@ -18,8 +18,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from drivers.linux_input import InputEvent, parse_events
-from drivers.linux_input import codes as ecodes
 
 from drivers.base import (
     DeviceDisconnected,
@@ -36,6 +34,8 @@ from drivers.evdev_input import (
     KeyLineReader,
     open_grabbed,
 )
+from drivers.linux_input import InputEvent, parse_events
+from drivers.linux_input import codes as ecodes
 from station.settings import InputSettings
 
 E = ecodes

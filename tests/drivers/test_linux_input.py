@@ -59,7 +59,7 @@ def test_key_codes_are_the_kernels() -> None:
 
 def test_record_layout_is_the_native_struct_input_event() -> None:
     class CInputEvent(ctypes.Structure):
-        _fields_ = [  # noqa: RUF012 (ctypes API)
+        _fields_ = [
             ("sec", ctypes.c_long),
             ("usec", ctypes.c_long),
             ("type", ctypes.c_uint16),

@@ -236,6 +236,20 @@ def test_push_mode_partial_frame_says_incomplete(gauge_sim, open_driver) -> None
     assert driver.line.pending == b"01A+00"
 
 
+def test_frames_of_one_read_share_their_arrival_time(gauge_sim, open_driver) -> None:
+    """A bounced footswitch: the same frame twice in one burst; the bench debounces on it."""
+    sim = gauge_sim("mitutoyo")
+    driver = open_driver(MitutoyoDriver, sim)
+    sim.send_raw(b"01A+0001.500\r01A+0001.500\r", wait=True)
+    first, second = driver.read(2.0), driver.read(2.0)
+    assert first.raw == second.raw == "01A+0001.500"
+    assert first.monotonic_ns == second.monotonic_ns
+    sim.send_raw(b"01A+0001.500\r", wait=True)  # a second press, read separately
+    third = driver.read(2.0)
+    assert third.monotonic_ns > second.monotonic_ns
+    assert third.monotonic_ns == round(third.monotonic * 1e9)
+
+
 def test_implausible_frame_raises(gauge_sim, open_driver) -> None:
     sim = gauge_sim("mitutoyo")
     driver = open_driver(MitutoyoDriver, sim)

@@ -169,7 +169,6 @@ def test_mutated_replies_raise_only_driver_errors_and_recover(hostile: HostileSe
             assert time.monotonic() - started < 1.5, kind
             outcomes[kind] = outcomes.get(kind, 0) + 1
         assert outcomes.get("Reading", 0) > 0 and len(outcomes) >= 3, outcomes
-        print(outcomes)
         hostile.good_only = True
         deadline = time.monotonic() + 10
         while True:  # recovers: the backoff may still run, then a good reply is read
