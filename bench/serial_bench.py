@@ -8,7 +8,8 @@ split and `float()` for the others): the ratio shows what validation and plausib
 End to end: `MitutoyoDriver` in poll mode against `SerialGaugeSim` (request ``1<CR>`` → reply →
 `Reading`), versus raw pyserial on the same pty (`write(b"1\\r")` + `read_until(b"\\r")` +
 `float`). Both are bounded by the simulator thread and the pty round trip; a real gauge at
-9600 baud answers at most ~10-25 frames/s (protocols.md §6), so the margin is what matters.
+9600 baud answers at most ~10-25 frames/s (shop-floor serial practice at 9600 baud), so the margin
+is what matters.
 
 Usage: .venv/bin/python bench/serial_bench.py [--frames N] [--seconds S]
 """

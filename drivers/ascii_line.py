@@ -1,7 +1,8 @@
 """A generic ASCII line device described by a regular expression (contract: `driver = "ascii"`).
 
 Covers the many instruments that send one value per line in their own format (TESA, Mark-10,
-ProScale, balances in print mode, protocols.md §2.3): the input's ``pattern`` must have a named
+ProScale, balances in print mode, the vendors' ASCII print formats (Mark-10, ProScale)): the
+input's ``pattern`` must have a named
 group ``value`` and may have a named group ``unit``; it is applied with `re.search` to the line
 decoded as latin-1 (without terminator), so anchor it with ``^…$`` to match whole lines. A line
 that does not match is garbage (logged and skipped); a matched ``value`` that is not a finite,

@@ -1,7 +1,7 @@
 """HID keyboard devices read exclusively through Linux evdev: gauges and scanners that type.
 
 A Mitutoyo USB-ITN cable in its default keyboard mode types the reading plus Return
-(protocols.md §1.3); a keyboard-wedge scanner types the code plus a suffix, usually Return
+(Mitutoyo USB-ITN manual); a keyboard-wedge scanner types the code plus a suffix, usually Return
 (§5.1). Reading them through `/dev/input/event*` with `EVIOCGRAB` (§5.4) keeps their keystrokes
 out of whatever window has the focus, and tells the station which device typed what. The
 device is read with `drivers.linux_input` (standard library only, no C extension to build).

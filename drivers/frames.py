@@ -93,7 +93,8 @@ class LineBuffer:
     """Split a byte stream into lines, keeping a partial line across reads.
 
     CR, LF and CRLF all end a line (Mitutoyo and Sylvac send CR, MT-SICS CR LF, Mahr either;
-    protocols.md §0), so a CRLF yields one line and an empty one, and empty lines are dropped.
+    the vendors' default line settings), so a CRLF yields one line and an empty one, and empty
+    lines are dropped.
     A run longer than `max_line` without a terminator is rejected and everything up to the
     next terminator is dropped with it: the caller logs the rejected bytes.
     """

@@ -1,7 +1,7 @@
 """Mahr Millimar frames: the C1202 duplex interface / DK-U1 USB data cable and the C1208/C1216
 "OPTORS" protocol.
 
-Wire formats (protocols.md §2.2):
+Wire formats (Mahr MarConnect interface manual):
 
 * C1202 (manual p.82): ``?<CR>`` returns every feature, ``;``-separated, each
   ``<n> ±XXX.XX <unit>`` with the tolerance status ``=``/``<``/``>`` (plus an optional

@@ -1,6 +1,7 @@
 """Mitutoyo "01A±value" ASCII frames from USB-ITN (VCP mode), RS-232 and USB interfaces.
 
-Wire format (protocols.md §1.2, §1.3): ``0`` code, channel digit, item ``A``, sign, the value
+Wire format (Mitutoyo Digimatic output format, USB-ITN manual): ``0`` code, channel digit, item
+``A``, sign, the value
 with a floating decimal point, CR; e.g. ``01A+0000.123<CR>`` (QM-Height, 8 value characters)
 or ``01A+00012.345<CR>`` (9 characters): the width varies by product, so the frame is parsed by
 pattern, never by columns. The unit is not in the frame: it comes from the input's ``unit``
@@ -11,7 +12,7 @@ Replies starting with ``9`` are status codes (DEMCON USB_ITN class, code-derived
 ``911`` no gauge answered (not connected or off) → `NoGauge`; ``918`` busy → `DeviceBusy`,
 retried in poll mode after ~50 ms up to `BUSY_RETRIES` times; any other ``9xx`` →
 `DeviceStatusError`. Replies starting with ``1`` are device information (answer to ``V<CR>``)
-and are ignored. Line default 9600 8N1 (protocols.md §0, QM-Height USB output).
+and are ignored. Line default 9600 8N1 (the vendors' default line settings, QM-Height USB output).
 """
 
 from __future__ import annotations

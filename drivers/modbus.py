@@ -22,7 +22,8 @@ Design decisions that matter on a shop floor:
 * **Half-open TCP.** After 3 timeouts in a row a TCP input drops its connection and the next
   read reconnects: after a gateway or switch reboot the old connection may never answer.
 * **Word order.** Modbus fixes the byte order inside a register (big-endian) but not the
-  order of registers in a 32-bit value (protocols.md §4.1): "big" = ABCD (high word first),
+  order of registers in a 32-bit value (Modbus Application Protocol v1.1b3 §4.2 and vendors' 32-bit
+  register maps): "big" = ABCD (high word first),
   "little" = CDAB (word swap, e.g. Vaisala). Decoding uses `struct` directly so that it does
   not depend on pymodbus' `convert_from_registers`, whose semantics changed across 3.x.
 * **Float32 without binary noise.** A float32 register holding 50.123 decodes to

@@ -1,8 +1,8 @@
 """Mettler Toledo MT-SICS level 0 balances: weight (``S``/``SI``), zero (``Z``), tare (``T``).
 
-Wire format (protocols.md §3.1): upper-case commands ending CR LF; every reply is
-``<ID> <status> [params]`` ending CR LF; parsed by splitting on spaces, never by columns (the
-value field is padded, ``S S     100.00 g``).
+Wire format (Mettler Toledo MT-SICS reference manual): upper-case commands ending CR LF;
+every reply is ``<ID> <status> [params]`` ending CR LF; parsed by splitting on spaces, never
+by columns (the value field is padded, ``S S     100.00 g``).
 
 * ``S`` sends the stable net weight: ``S S <value> <unit>``; ``SI`` sends immediately and may
   answer ``S D <value> <unit>`` (dynamic, not settled). The reply ID to ``SI`` is ``S``.
@@ -18,9 +18,9 @@ value field is padded, ``S S     100.00 g``).
   ignored.
 * ``Z`` → ``Z A`` when zeroed. ``T`` → ``T S <tare weight> <unit>`` (MT-SICS reference);
   ``T A …`` is accepted too because InstrumentKit's test vectors use it (the response ID is
-  UNCERTAIN per protocols.md §3.1).
+  UNCERTAIN per Mettler Toledo MT-SICS reference manual).
 
-Line default 9600 8N1 (de-facto default in all client libraries, protocols.md §0).
+Line default 9600 8N1 (the de-facto default of the client libraries and the vendor's own).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """A reconnecting, line-oriented serial port: what every serial gauge driver and the serial
 scanner stand on.
 
-Shop-floor facts it is built for (tech.md §6, protocols.md §0):
+Shop-floor facts it is built for (pyserial 3.5 docs, the vendors' default line settings):
 
 * ports are opened with `serial.serial_for_url`, so a config may name a device path, a pty,
   ``socket://host:port`` or ``loop://``; the path is reopened by name each time, so a

@@ -2,7 +2,8 @@
 
 In serial mode the scanner sends the raw byte stream: the AIM symbology identifier (``]d2``,
 ``]C1``, … when enabled), the data with GS (0x1D) for each separator FNC1, then the configured
-suffix, commonly CR (protocols.md §5.1–5.3). `read_scan` returns exactly that text minus the
+suffix, commonly CR (GS1 General Specifications §5, scanner programming guides). `read_scan`
+returns exactly that text minus the
 terminator, AIM prefix and GS kept, so the scan parser (`station.core`) sees what was encoded.
 Bytes are decoded as latin-1 so that every byte survives (GS1 data is ASCII anyway).
 

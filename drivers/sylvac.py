@@ -1,6 +1,7 @@
 """Sylvac OPTO-RS / Duplex / USB "Power" cable frames (also Trimos, same family).
 
-Wire format (protocols.md §2.1, Bowers/Sylvac Opto manual pp.13–14): sign (``+``, ``-`` or a
+Wire format (Sylvac Opto-RS/Duplex cable manual, Bowers/Sylvac Opto manual pp.13–14): sign (``+``,
+``-`` or a
 space), integer digits, ``.``, fraction digits, CR; e.g. ``+012.345<CR>``. The digit counts
 depend on unit and resolution and the unit is not in the frame (it comes from the input's
 ``unit`` setting, else mm). In tolerance mode a ``<``, ``=`` or ``>`` follows the value
@@ -10,7 +11,7 @@ error, 3 measurement range exceeded → `CommandError` naming n. Ignored lines: 
 half-duplex adapters return (UniCal).
 
 Push mode: a footswitch/automat impulse sends the same frame as a request (S_Mike PRO p.21).
-Poll mode: ``?<CR>`` (Duplex cable). Line default 4800 7E2 (protocols.md §0).
+Poll mode: ``?<CR>`` (Duplex cable). Line default 4800 7E2 (the vendors' default line settings).
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 It is not a production broker: no persistence to disk, no authentication, no TLS, one process.
 It exists so that the demo runs with nothing installed but the package, speaking **MQTT v5** to
-the sync daemon (amqtt, the usual embedded choice, speaks 3.1.1 only; see tech.md §0). It
+the sync daemon (amqtt, the usual embedded choice, speaks 3.1.1 only; see the pinned test toolchain
+(pyproject.toml)). It
 implements what the station's contract uses (OASIS MQTT v5.0 and v3.1.1 sections cited):
 
 - CONNECT/CONNACK with clean start and in-memory sessions (§3.1.2.4): a client reconnecting with

@@ -1,4 +1,5 @@
-"""Byte-exact frame formatters of the simulated gauges, one per protocol (protocols.md §1–3).
+"""Byte-exact frame formatters of the simulated gauges, one per protocol (Mitutoyo USB-ITN /
+Digimatic interface manuals).
 
 They are the inverse of the drivers' parsers: `format_x(value)` parsed by `parse_frame` gives
 the same Decimal back, which the tests check with hypothesis. Each returns the whole frame,

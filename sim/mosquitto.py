@@ -1,6 +1,7 @@
 """A real mosquitto on a loopback port: the one launcher for the tests, the benches and the demo.
 
-Facts it relies on (research/tech.md §3): a config with a `listener` needs `allow_anonymous
+Facts it relies on (mosquitto.conf(5), mosquitto 2.0): a config with a `listener` needs
+`allow_anonymous
 true` (or a password file); as root, mosquitto needs `user root` to write its files;
 persistence is off, so a SIGKILL loses every session and queued message (what the crash tests
 want); the per-client queue for offline persistent sessions defaults to 1,000 messages and

@@ -1,7 +1,8 @@
 """A simulated barcode scanner in USB CDC-ACM mode, on a pty published at a stable link.
 
 `scan(text)` writes the raw scan exactly as a scanner with AIM identifiers enabled would
-(protocols.md §5.1–5.3): e.g. ``"]d2010952123454321317250101" + "10ABC123\\x1d21XYZ"``, then the
+(GS1 General Specifications §5, scanner programming guides): e.g. ``"]d2010952123454321317250101" +
+"10ABC123\\x1d21XYZ"``, then the
 suffix (CR by default). Unplug/replug behave like `sim.serial_gauge`.
 
 Command line (each stdin line is scanned; ``<GS>`` in it becomes 0x1D)::

@@ -246,7 +246,7 @@ class SerialGaugeSim:
                 self._emit(reply)
 
     def _answer(self, request: bytes) -> bytes | None:
-        """The protocol's reply to one request line (protocols.md §1.3, §2.1, §2.2, §3.1)."""
+        """The protocol's reply to one request line (Mitutoyo USB-ITN manual)."""
         if self.protocol == "mitutoyo":
             return self.frame() if request == b"1" else None
         if self.protocol == "sylvac":

@@ -3,7 +3,7 @@
 
 Private to `station.store`. These decide what a record's bytes are, and so its hash; they
 live together so that the one definition of "canonical" is easy to audit against the
-contract (`shared/contract/mqtt.md`, "Canonical JSON").
+contract (`docs/contract/mqtt.md`, "Canonical JSON").
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """SQLite connection set-up and schema migrations for the record store (private).
 
 Every connection gets the same pragmas, because `synchronous` is per connection and not
-persisted (research/tech.md §4): WAL, `synchronous=FULL` (the WAL is fsynced at every commit,
+persisted (SQLite docs: WAL mode, PRAGMA synchronous): WAL, `synchronous=FULL` (the WAL is fsynced
+at every commit,
 so a record the operator saw "saved" survives power loss), a busy timeout, and
 `BEGIN IMMEDIATE` for writes (a deferred BEGIN that reads then writes fails at once with
 SQLITE_BUSY_SNAPSHOT whatever the timeout).

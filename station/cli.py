@@ -1,4 +1,4 @@
-"""The `station` command line (contract: `shared/contract/station.md`).
+"""The `station` command line (contract: `docs/contract/station.md`).
 
 A thin click group: each command parses its options, loads the config once and hands the
 typed objects to the service that does the work. Implementations are imported lazily so that

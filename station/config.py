@@ -1,6 +1,6 @@
 """Read the station's TOML config once, into the frozen objects of `station.settings`.
 
-Contract: `shared/contract/station.md` (keys) and `docs/configuration.md` (every check). The
+Contract: `docs/contract/station.md` (keys) and `docs/configuration.md` (every check). The
 file is read in one pass that collects *every* problem, so a technician fixes them all at once
 instead of one per run. Each problem is one line, `FILE: key.path: what is wrong (got VALUE)`.
 Unknown keys are errors: a typo must not silently change what a station does. Nothing is

@@ -1,6 +1,6 @@
 """Master data: validate QMS documents and turn them into the typed objects of the core.
 
-Contract: `shared/contract/schemas/{plan,instrument,operator,standard}.schema.json` and
+Contract: `docs/contract/schemas/{plan,instrument,operator,standard}.schema.json` and
 `mqtt.md` ("Master data"). Two sources feed the same checks: the `[master] dir` folder, read
 at start as an offline bootstrap (`load_master_dir`), and retained MQTT messages, checked by
 the sync daemon (`validate_master`). An invalid document changes nothing; every reason is

@@ -1,7 +1,8 @@
 """systemd's notification protocol (sd_notify(3)), written out instead of using `sdnotify`.
 
 `sdnotify` 0.3.2 connects in its constructor and swallows every error with a bare `except`
-(tech.md §7), so a wrong `NOTIFY_SOCKET` would go unnoticed while systemd waits for READY=1
+(systemd.service(5), systemd.exec(5), systemd 252), so a wrong `NOTIFY_SOCKET` would go unnoticed
+while systemd waits for READY=1
 and later kills the service for missing watchdog pings. The protocol is one datagram of
 newline-separated `KEY=VALUE` lines to the AF_UNIX socket named by `$NOTIFY_SOCKET`; a
 leading `@` names a Linux abstract socket (the `@` stands for a NUL byte), sd_notify(3).

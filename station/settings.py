@@ -1,4 +1,4 @@
-"""Typed, frozen configuration objects (contract: `shared/contract/station.md`).
+"""Typed, frozen configuration objects (contract: `docs/contract/station.md`).
 
 `station.config` is the only module that builds these from TOML; everything else receives
 them. Paths are already resolved against the config file's folder. Defaults listed here are

@@ -1,4 +1,4 @@
-"""Master data as frozen, typed objects (contract: `shared/contract/schemas/*.schema.json`).
+"""Master data as frozen, typed objects (contract: `docs/contract/schemas/*.schema.json`).
 
 The QMS defines these; the station only reads them. `station.master` builds them from JSON
 documents that already passed schema validation. Dates are `datetime.date`, timestamps are

@@ -88,7 +88,8 @@ def limits_for(
 ) -> ControlLimits:
     """`compute_limits` for a characteristic, refusing approved limits equal to its spec limits.
 
-    Spec limits are never control limits (anchors.md §2.8): a plan whose approved UCL/LCL are
+    Spec limits are never control limits (AIAG SPC manual 2nd ed.: control limits come from the
+    process, never the spec): a plan whose approved UCL/LCL are
     exactly the USL/LSL is almost certainly that misuse, so it is an error, not a chart.
     """
     spec = characteristic.spc

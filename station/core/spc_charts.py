@@ -5,7 +5,8 @@ are computed by pure functions over frozen data, and only from the process itsel
 either from the plan's approved centre/UCL/LCL (`SpcSpec.approved_limits`) or from the first
 `spec.baseline` subgroups; once computed they are frozen (later data never moves them). The
 specification limits (lsl/usl) are never an input here: spec limits typed in as control limits
-are a known misuse (anchors.md §2.8; InfinityQS refuses typed-in limits).
+are a known misuse (AIAG SPC manual 2nd ed.: control limits come from the process, never the spec;
+InfinityQS refuses typed-in limits).
 
 Factors: Montgomery, *Introduction to Statistical Quality Control*, Appendix VI ("Factors for
 constructing variables control charts"), the same table as ASTM E2587 and ASTM MNL 7 (Manual

@@ -84,7 +84,9 @@ _UNITS: tuple[Unit, ...] = (
         "lbf in",
         "in.lbf",
         "in·lbf",
-        "lbFin",  # Mark-10 torque testers print e.g. `-18.78 lbFin` (protocols.md 2.3)
+        # Mark-10 torque testers print e.g. `-18.78 lbFin` (the vendors' ASCII print formats
+        # (Mark-10, ProScale))
+        "lbFin",
     ),
     _unit("lbf.ft", "torque", "1.3558179483314004", "lbf·ft", "ft.lbf", "ft·lbf", "lbFft"),
     _unit("ozf.in", "torque", "0.00706155181422604375", "ozf·in", "in.ozf", "ozFin"),

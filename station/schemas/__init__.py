@@ -1,6 +1,6 @@
 """The contract's JSON Schemas, shipped inside the package.
 
-These files are byte-for-byte copies of `shared/contract/schemas/` (a test compares them when
+These files are byte-for-byte copies of `docs/contract/schemas/` (a test compares them when
 the contract is checked out beside the project). They are normative: records and master data
 are validated against them, never against a hand-written imitation.
 """

@@ -2,7 +2,8 @@
 
 The app only routes: scans, keys and driver readings go to the `Workflow` (which holds every
 rule), and its state is rendered by one screen per mode (idle, work, check) plus dialogs.
-Services come in through the constructor (aesthetics.md rule 7). Blocking I/O stays off the
+Services come in through the constructor (the Textual pattern of injected services). Blocking I/O
+stays off the
 UI thread: each input has a reader thread (`station.bench.inputs`) and the sync state is read
 by a poller thread with its own store connection; both post messages (thread-safe). Workflow
 calls are single SQLite commits and run on the UI thread (`bench/bench_ui.py` measures them).

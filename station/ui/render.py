@@ -3,7 +3,8 @@
 Pure functions over the workflow's state, so they are tested without a terminal and every
 screen formats a value the same way. Everything here must survive a Linux console (TERM=linux:
 16 colours, a 512-glyph font): only ASCII plus the CP437 block elements "█ ▀ ▄", which every
-VGA-derived console font carries (tech.md §5: braille and most box glyphs render as boxes).
+VGA-derived console font carries (Textual 8 docs; Linux console fonts: braille and most box glyphs
+render as boxes).
 Colours are the eight ANSI names, so they map 1:1 onto the console palette.
 """
 

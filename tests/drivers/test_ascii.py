@@ -16,7 +16,7 @@ from drivers.base import DeviceTimeout, ImplausibleValue, ParseError
 from sim.gauge_formats import format_ascii
 from station.settings import InputSettings
 
-# The contract's example pattern (shared/contract/station.md).
+# The contract's example pattern (docs/contract/station.md).
 CONTRACT_PATTERN = r"^(?P<value>[+-]?\d+(\.\d+)?)\s*(?P<unit>\w+)?$"
 LOOSE_PATTERN = r"^(?P<value>\S+) (?P<unit>\S+)$"
 

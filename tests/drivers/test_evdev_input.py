@@ -101,7 +101,8 @@ def test_autorepeat_is_ignored() -> None:
 
 
 def test_ctrl_right_bracket_is_group_separator_for_gs1() -> None:
-    # ]d2 01 09521234543213 10 ABC <GS> 21 XYZ  (protocols.md §5.3)
+    # ]d2 01 09521234543213 10 ABC <GS> 21 XYZ  (GS1 General Specifications §7.8 (element strings,
+    # FNC1/GS))
     aim = [*tap(E.KEY_RIGHTBRACE, E.KEY_D, E.KEY_2)]
     gs = with_mod(E.KEY_LEFTCTRL, E.KEY_RIGHTBRACE)
     lot = [*tap(E.KEY_1, E.KEY_0), *with_mod(E.KEY_LEFTSHIFT, E.KEY_A, E.KEY_B, E.KEY_C)]

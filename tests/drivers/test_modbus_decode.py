@@ -1,4 +1,5 @@
-"""Pure register decoding: the worked values of protocols.md §4.1 and pymodbus' own vectors."""
+"""Pure register decoding: the worked values of Modbus Application Protocol v1.1b3 §4.2 and
+vendors' 32-bit register maps and pymodbus' own vectors."""
 
 from __future__ import annotations
 

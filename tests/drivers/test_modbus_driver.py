@@ -97,7 +97,8 @@ def test_raw_is_the_registers_as_hex_words_in_wire_order(sim: ModbusInstrument) 
     sim.set_value(123456.0)
     big = read_once(tcp_input(sim, register=0, word_order="big"))
     little = read_once(tcp_input(sim, register=2, word_order="little"))
-    assert big.raw == "0x47F1 0x2000"  # protocols.md §4.1 worked value, ABCD
+    # Modbus Application Protocol v1.1b3 §4.2 and vendors' 32-bit register maps worked value, ABCD
+    assert big.raw == "0x47F1 0x2000"
     assert little.raw == "0x2000 0x47F1"  # CDAB
     assert big.value == little.value == 123456.0
 

@@ -11,7 +11,8 @@ import pytest
 from drivers.base import DeviceDisconnected, DeviceTimeout
 from drivers.serial_scanner import SerialScanner
 
-GS1 = "]d201095212345432131725010110ABC123\x1d21XYZ"  # protocols.md §5.3 example + serial
+# GS1 General Specifications §7.8 (element strings, FNC1/GS) example + serial
+GS1 = "]d201095212345432131725010110ABC123\x1d21XYZ"
 
 
 @pytest.fixture

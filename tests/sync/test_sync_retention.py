@@ -23,6 +23,10 @@ def test_daemon_prunes_delivered_records_and_keeps_the_undelivered(
     with Store.open(st.db, site="plant-a", station="bench-01", clock=lambda: three_days_ago) as s:
         s.append_many([("event", {"kind": "test", "operator": None, "detail": {}})] * 30)
         s.mark_delivered_upto(20)  # 21..30, as old, are still the QMS's to receive
+    with Store.open(st.db, site="plant-a", station="bench-01") as s:
+        # Today's work: retention is judged by the newest record's time as well as the
+        # clock's (a clock set far ahead must not prune recent records).
+        s.append("event", {"kind": "test", "operator": None, "detail": {}})
     st.start()
 
     def first_seq() -> int:
@@ -35,7 +39,7 @@ def test_daemon_prunes_delivered_records_and_keeps_the_undelivered(
     st.daemon.wait_log("retention: pruned 20 delivered records")
     with st.store() as s:
         kept = [r.seq for r in s.records(0, 100)]
-    assert kept == list(range(21, 31))  # the first prune ran before anything else was acked
+    assert kept == list(range(21, 32))  # the first prune ran before anything else was acked
     out = subprocess.run(
         [st.daemon.argv[0], "verify", "-c", str(st.cfg)],
         capture_output=True,

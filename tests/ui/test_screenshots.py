@@ -1,6 +1,7 @@
 """SVG screenshots of the key bench screens at 80x24 (kept under tmp_path for a look).
 
-pytest-textual-snapshot cannot be installed with pytest 9.2 (tech.md §0), so these save
+pytest-textual-snapshot cannot be installed with pytest 9.2 (the pinned test toolchain
+(pyproject.toml)), so these save
 `App.save_screenshot()` SVGs and assert the text that must be on each screen; the SVG keeps
 the colours for a reviewer. The words checked are ones an operator reads from a metre away.
 """
