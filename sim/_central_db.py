@@ -342,16 +342,19 @@ class CentralDB:
         prev_hash = ZERO_HASH if contiguous == 0 or held is None else str(held[0])
         while True:
             rows = self._db.execute(
-                "SELECT seq, prev, hash, id, payload FROM records WHERE site = ? AND station = ?"
+                "SELECT seq, prev, hash, id FROM records WHERE site = ? AND station = ?"
                 " AND seq > ? ORDER BY seq LIMIT 1000",
                 (site, station, contiguous),
             ).fetchall()
             stop = len(rows) < 1000
-            for seq, prev, digest, rid, payload in rows:
+            for seq, prev, digest, rid in rows:
                 if seq != contiguous + 1:
                     stop = True
                     break
                 if prev != prev_hash:
+                    payload = self._db.execute(
+                        "SELECT payload FROM records WHERE id = ?", (rid,)
+                    ).fetchone()[0]
                     self._conflict(
                         (rid, site, station, seq, "", "", prev, digest, payload),
                         "broken-link",

@@ -101,7 +101,9 @@ def parse_payload(payload: bytes, *, max_bytes: int, max_depth: int = MAX_DEPTH)
             parse_constant=_constant,
             object_pairs_hook=_object,
         )
-    except PayloadRejected:
+    except PayloadRejected as exc:
+        if str(exc).startswith("payload has an integer of"):
+            raise PayloadRejected(_with_path(text, str(exc))) from None
         raise
     except json.JSONDecodeError as exc:
         raise PayloadRejected(
@@ -109,6 +111,29 @@ def parse_payload(payload: bytes, *, max_bytes: int, max_depth: int = MAX_DEPTH)
         ) from None
     except (ValueError, RecursionError) as exc:  # belt and braces: the scan bounds depth
         raise PayloadRejected(f"payload is not valid JSON: {exc}") from None
+
+
+class _Big:
+    """Stands for an oversized integer in the second pass that finds where it is."""
+
+
+def _with_path(text: str, reason: str) -> str:
+    """`reason` with the JSON path of the first oversized integer (for the person who fixes
+    the document). Depth is already bounded, so the walk is short."""
+    big = _Big()
+    doc = json.loads(
+        text, parse_int=lambda t: big if len(t.lstrip("-")) > MAX_INT_DIGITS else int(t)
+    )
+    stack: list[tuple[str, Any]] = [("$", doc)]
+    while stack:
+        path, value = stack.pop()
+        if value is big:
+            return reason.replace("payload has", f"payload: {path}:", 1)
+        if isinstance(value, dict):
+            stack += [(f"{path}.{k}", v) for k, v in reversed(list(value.items()))]
+        elif isinstance(value, list):
+            stack += [(f"{path}[{i}]", v) for i, v in reversed(list(enumerate(value)))]
+    return reason
 
 
 __all__ = [

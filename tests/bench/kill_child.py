@@ -42,8 +42,11 @@ def main(data_dir: str, life: int) -> int:
         cfg.station.db_path, site=cfg.station.site, station=cfg.station.id, clock=clock
     )
     wf = Workflow(store, cfg, clock)
-    wf.load_unfinished()
+    offered = wf.load_unfinished()
     wf.scan("B-1017")
+    d = wf.state.draft
+    held = "none" if d is None else ",".join(str(s) for _, s in sorted(d.measurements))
+    print(f"start {held} {None if offered is None else offered.lines()}", flush=True)
     if wf.state.draft is None:
         assert wf.scan("PN-KILL").level == "ok"
     assert wf.scan("CAL-0042").level == "ok"

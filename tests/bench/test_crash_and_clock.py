@@ -58,43 +58,55 @@ KILL_PLAN = {
 
 
 def run_until_killed(data_dir: Path, life: int, rng: random.Random) -> tuple[set[int], set[int]]:
-    """One child life: (samples it reported accepted, sample in flight when killed)."""
+    """One child life: (samples it reported accepted, sample in flight when killed).
+
+    The child goes on working between the line that triggers the kill and the kill, so
+    after its death the rest of its output (still in the pipe) is read too: what counts is
+    everything it said before it died.
+    """
     child = subprocess.Popen(
         [sys.executable, str(CHILD), str(data_dir), str(life)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
-    assert child.stdout is not None
-    accepted: set[int] = set()
-    in_flight: set[int] = set()
+    assert child.stdout is not None and child.stderr is not None
+    lines: list[str] = []
     stop_after = rng.randint(1, 12)  # lines of output before the kill
     mid_write = rng.random() < 0.5  # kill right after "taking": during the draft commit
     deadline = time.monotonic() + 60
     try:
         while time.monotonic() < deadline:
             line = child.stdout.readline()
-            assert line, f"the child ended early: {child.stderr.read() if child.stderr else ''}"
-            word, sample = line.split()[:2]
-            assert word in ("taking", "accepted"), line
-            if word == "taking":
-                in_flight = {int(sample)}
+            assert line, f"the child ended early: {child.stderr.read()}"
+            lines.append(line)
+            if line.startswith("taking "):
                 stop_after -= 1
                 if stop_after <= 0 and mid_write:
                     break
-            else:
-                accepted.add(int(sample))
-                in_flight = set()
-                if stop_after <= 0:
-                    break
+            elif line.startswith("accepted ") and stop_after <= 0:
+                break
         os.kill(child.pid, signal.SIGKILL)
+        child.wait(10)
+        lines += child.stdout.read().splitlines()
     finally:
         child.kill()
         child.wait(10)
-        for pipe in (child.stdout, child.stderr):
-            if pipe is not None:
-                pipe.close()
+        child.stdout.close()
+        child.stderr.close()
     assert child.returncode == -signal.SIGKILL
+    accepted: set[int] = set()
+    in_flight: set[int] = set()
+    for line in lines:
+        if line.startswith("start "):  # what the child resumed (shown on a failure)
+            continue
+        word, sample = line.split()[:2]
+        assert word in ("taking", "accepted"), lines
+        if word == "taking":
+            in_flight = {int(sample)}
+        else:
+            accepted.add(int(sample))
+            in_flight = set()
     return accepted, in_flight
 
 

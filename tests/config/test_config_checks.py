@@ -641,6 +641,7 @@ def test_check_config_checks_named_files_exist_but_not_devices(tmp_path: Path) -
         f'{path}: master.dir: folder does not exist (got "{tmp_path}/master")',
     ]
     (tmp_path / "mqtt.pass").write_text("secret\n")
+    (tmp_path / "mqtt.pass").chmod(0o600)  # a secret: the daemon refuses it readable by others
     (tmp_path / "ca.pem").write_text("-----BEGIN CERTIFICATE-----\n")
     (tmp_path / "master").mkdir()
     assert check_config_file(path) == []
