@@ -26,6 +26,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -81,18 +82,14 @@ def cleared(messages: list[Message]) -> list[Message]:
     return [(topic, b"", True) for topic, _, retain in messages if retain]
 
 
-def publish(port: int, messages: list[Message], *, client_id: str, timeout: float = 20) -> int:
-    """Publish `messages` at QoS 1 from a separate process (`_publish_here` there); returns
-    how many the broker acknowledged (0 when it is down: the attack is then a no-op, which
-    the report shows). A process of its own, so that megabytes of poison do not count as the
-    bench process's RSS growth."""
-    lines = "".join(
-        json.dumps([topic, payload.hex(), retain]) + "\n" for topic, payload, retain in messages
-    )
-    argv = [sys.executable, __file__, str(port), client_id, str(timeout)]
-    out = subprocess.run(
-        argv, input=lines, capture_output=True, text=True, check=False, timeout=timeout + 30
-    )
+def publish(port: int, recipe: str, args: list[Any], *, client_id: str, timeout: float = 20) -> int:
+    """Publish the messages `RECIPES[recipe](*args)` builds at QoS 1 from a separate process
+    (`_publish_here` there); returns how many the broker acknowledged (0 when it is down: the
+    attack is then a no-op, which the report shows). The child builds the messages itself, so
+    that megabytes of poison are never allocated in the bench process and do not count as its
+    RSS growth (CPython keeps freed arenas)."""
+    argv = [sys.executable, __file__, str(port), client_id, str(timeout), recipe, json.dumps(args)]
+    out = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=timeout + 30)
     try:
         return int(out.stdout.strip().splitlines()[-1])
     except (IndexError, ValueError):
@@ -139,12 +136,12 @@ def forged_delivered(store: Store, central_db: Path, site: str, station: str) ->
     last = store.last_seq()
     undelivered: set[int] = set()
     after = 0
-    while batch := store.pending(after_seq=after, limit=5000):
+    while batch := store.pending(after_seq=after, limit=500):
         undelivered.update(r.seq for r in batch)
         after = batch[-1].seq
     ours: dict[int, tuple[str, str]] = {}
     after = 0
-    while (batch := store.records(after_seq=after, limit=5000)) and after < last:
+    while (batch := store.records(after_seq=after, limit=500)) and after < last:
         ours.update((r.seq, (r.id, r.hash)) for r in batch if r.seq <= last)
         after = batch[-1].seq
     conn = sqlite3.connect(f"file:{central_db}?mode=ro", uri=True)
@@ -165,7 +162,7 @@ def missing_from_store(store: Store) -> int:
     last = store.last_seq()  # first: the bench appends meanwhile, and those are not missing
     present = 0
     after = 0
-    while (batch := store.records(after_seq=after, limit=5000)) and after < last:
+    while (batch := store.records(after_seq=after, limit=500)) and after < last:
         present += sum(1 for r in batch if r.seq <= last)
         after = batch[-1].seq
     return last - present
@@ -191,10 +188,31 @@ def clock_events(store: Store) -> int:
     """`event` records the store wrote about an implausible clock (issue 12.17)."""
     n = 0
     after = 0
-    while batch := store.records(after_seq=after, limit=5000):
+    while batch := store.records(after_seq=after, limit=500):
         n += sum(1 for r in batch if r.type == "event" and "clock" in json.dumps(r.body))
         after = batch[-1].seq
     return n
+
+
+def audit(run: Any, name: str) -> int:
+    """`AUDITS[name]` over the station's store (opened read-only) and the central's database,
+    computed in a child process: the scans read every record, and CPython and SQLite keep the
+    memory they touched, which would show as RSS growth of the bench this run measures."""
+    argv = [sys.executable, __file__, "audit", name, str(run.cfg.station.db_path)]
+    argv += [str(run.central_db), run.site, run.station]
+    out = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=120)
+    if out.returncode != 0:
+        raise RuntimeError(f"audit {name} failed: {out.stderr.strip()[-2000:]}")
+    return int(out.stdout.strip().splitlines()[-1])
+
+
+def _audit_here(name: str, db: Path, central_db: Path, site: str, station: str) -> int:
+    with Store.open(db, site=site, station=station, readonly=True) as store:
+        if name == "forged":
+            return forged_delivered(store, central_db, site, station)
+        if name == "missing":
+            return missing_from_store(store)
+        return clock_events(store)
 
 
 # -- the episodes (called by bench/chaos.py's fault thread with the run and its FaultEpisode) --
@@ -204,33 +222,34 @@ def forged_ack_episode(run: Any, ep: Any, store: Store) -> None:
     """Forged acks during the run; then: is every record marked delivered held centrally?"""
     sent = publish(
         run.broker.port,
-        forged_acks(run.site, run.station, store.last_seq()),
+        "forged-acks",
+        [run.site, run.station, store.last_seq()],
         client_id="chaos-forger",
     )
     run.stop.wait(run.a.outage)  # the daemon has had time to act on them
     ep.detail["sent"] = sent
-    ep.detail["forged"] = forged_delivered(store, run.central_db, run.site, run.station)
+    ep.detail["forged"] = audit(run, "forged")
     run.forged = max(run.forged, ep.detail["forged"])
 
 
 def poison_episode(run: Any, ep: Any, store: Store) -> None:
     """Retained poison on the ack and master topics, read again after a forced reconnect."""
-    messages = poison(run.site, run.station)
     starts = run.sync.starts
-    sent = publish(run.broker.port, messages, client_id="chaos-poisoner", timeout=60)
+    where = [run.site, run.station]
+    sent = publish(run.broker.port, "poison", where, client_id="chaos-poisoner", timeout=60)
     run.stop.wait(run.a.outage)
     run.proxy.drop()  # a reconnect: the daemon subscribes again and gets the retained poison
     run.stop.wait(1.0)
     run.proxy.restore()
     run.stop.wait(run.a.outage)
     alive = run.sync.alive() and run.sync.starts == starts
-    ep.detail.update(sent=sent, of=len(messages), sync_alive=alive)
-    publish(run.broker.port, cleared(messages), client_id="chaos-poisoner")
+    ep.detail.update(sent=sent, of=POISON_COUNT, sync_alive=alive)
+    publish(run.broker.port, "cleared-poison", where, client_id="chaos-poisoner")
 
 
 def clock_jump_episode(run: Any, ep: Any, store: Store) -> None:
     """The daemon restarted 400 days ahead (retention runs at start), the bench an hour back."""
-    before = missing_from_store(store)
+    before = audit(run, "missing")
     first_seq = store.last_seq() + 1
     env = faketime_env()
     ep.detail["daemon_shift"] = FAKETIME_SHIFT if env is not None else "none (no libfaketime)"
@@ -247,8 +266,8 @@ def clock_jump_episode(run: Any, ep: Any, store: Store) -> None:
         ep.detail["shifted_seqs"] = [first_seq, store.last_seq()]  # their ts is an hour back
         run.sync.start()
     ep.detail["bench_shift_s"] = -_BENCH_JUMP.total_seconds()
-    ep.detail["pruned"] = missing_from_store(store) - before
-    ep.detail["clock_events"] = clock_events(store)
+    ep.detail["pruned"] = audit(run, "missing") - before
+    ep.detail["clock_events"] = audit(run, "clock")
     run.pruned += ep.detail["pruned"]
 
 
@@ -267,7 +286,7 @@ def bounce_episode(run: Any, ep: Any, store: Store) -> None:
 
 def attack_summary(run: Any) -> dict[str, Any]:
     """The attack columns: each must be 0 (see the module docstring)."""
-    final_forged = forged_delivered(run.store, run.central_db, run.site, run.station)
+    final_forged = audit(run, "forged")
     bounce = [ep.detail for ep in run.episodes if ep.kind == "bounce"]
     jumps = [ep.detail for ep in run.episodes if ep.kind == "clock-jump"]
     return {
@@ -279,9 +298,9 @@ def attack_summary(run: Any) -> dict[str, Any]:
             int(ep.detail.get("sent", 0)) for ep in run.episodes if ep.kind == "poison"
         ),
         "sync_crashes": run.sync_crashes,
-        "pruned": max(run.pruned, missing_from_store(run.store)),
+        "pruned": max(run.pruned, audit(run, "missing")),
         "daemon_clock_shift": sorted({str(d.get("daemon_shift")) for d in jumps}),
-        "clock_events": clock_events(run.store),
+        "clock_events": audit(run, "clock"),
         "bounced_presses": run.op.stats.bounced_presses,
         "bounces_seen": run.op.stats.bounces_seen,
         "fabricated": run.op.stats.fabricated,
@@ -299,7 +318,22 @@ ATTACKS = {
 }
 
 
-if __name__ == "__main__":  # `publish`'s child: JSON lines [topic, payload hex, retain] on stdin
-    port_arg, client_arg, timeout_arg = sys.argv[1:4]
-    batch = [(t, bytes.fromhex(h), bool(r)) for t, h, r in map(json.loads, sys.stdin)]
+def cleared_poison(site: str, station: str) -> list[Message]:
+    return cleared(poison(site, station))
+
+
+RECIPES: dict[str, Callable[..., list[Message]]] = {
+    "forged-acks": forged_acks,
+    "poison": poison,
+    "cleared-poison": cleared_poison,
+}
+POISON_COUNT = 9  # len(poison(...)), without building it here
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["audit"]:  # `audit`'s child
+    name_arg, db_arg, central_arg, site_arg, station_arg = sys.argv[2:7]
+    print(_audit_here(name_arg, Path(db_arg), Path(central_arg), site_arg, station_arg))
+elif __name__ == "__main__":  # `publish`'s child: port, client id, timeout, recipe, JSON args
+    port_arg, client_arg, timeout_arg, recipe_arg, args_arg = sys.argv[1:6]
+    batch = RECIPES[recipe_arg](*json.loads(args_arg))
     print(_publish_here(int(port_arg), batch, client_arg, float(timeout_arg)))

@@ -29,7 +29,7 @@ messages per round trip (`max_inflight_messages`), a fifth of the throughput mea
 
 Its MQTT v5 session is persistent (Clean Start 0 on every connect, Session Expiry Interval set),
 so the broker queues records while the central is down. Mosquitto caps that queue per client
-(`max_queued_messages`, default 1000, excess silently dropped, tech.md §2/§3); the stations
+(`max_queued_messages`, default 1000, excess silently dropped: mosquitto.conf(5)); the stations
 re-publish whatever stays unacknowledged, so a dropped message costs time, never a record.
 
 The process is single-threaded: the main loop drives paho's network itself (`select`, then

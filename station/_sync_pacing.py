@@ -1,7 +1,8 @@
 """Timing helpers for the sync daemon: capped exponential backoff with jitter, and a token
 bucket for the publish rate. Pure (no paho, no SQLite): time and randomness are injected.
 
-Jitter matters because paho's own `reconnect_delay_set` doubles a fixed delay (tech.md §1):
+Jitter matters because paho's own `reconnect_delay_set` doubles a fixed delay (paho-mqtt 2.x
+`Client.reconnect_delay_set` documentation):
 after a central broker restart every station of a plant would retry in lockstep. Each delay
 here is drawn uniformly from [cap/2, cap] ("equal jitter"), so retries spread out yet a
 station never hammers the broker faster than half its nominal delay.

@@ -8,8 +8,9 @@
   password is never logged or put in an exception.
 - TLS turns on with `tls_ca`. Verification is on (certificate chain and host name, via
   `ssl.create_default_context`), the minimum version is TLS 1.2 (mosquitto 2.0.11 still
-  allows 1.1 unless told otherwise, tech.md §3), and an encrypted client key is refused
-  instead of letting OpenSSL prompt on a terminal that a service does not have (tech.md §1).
+  allows 1.1 unless told otherwise, mosquitto.conf(5) `tls_version`), and an encrypted
+  client key is refused instead of letting OpenSSL prompt on a terminal that a service does
+  not have (Python `ssl.SSLContext.load_cert_chain`).
 """
 
 from __future__ import annotations

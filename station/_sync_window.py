@@ -3,9 +3,9 @@
 Pure bookkeeping between the store and the MQTT client (no paho here): the daemon asks
 `take()` for records to publish, reports each publish with `sent()`, feeds PUBACKs and QMS
 acks back in, and calls `flush()` to commit delivery marks. The store's outbox stays the one
-source of truth (tech.md §1 pitfalls 5-6): the window never holds more than `inflight_max`
-unacknowledged PUBLISHes (MQTT v5 §4.9 flow control) and never reads more than that from
-SQLite at a time, so a backlog of a million records costs no memory.
+source of truth (paho keeps its own queue of unacked messages; it is dropped): the window
+never holds more than `inflight_max` unacknowledged PUBLISHes (MQTT v5 §4.9 flow control) and
+never reads more than that from SQLite at a time, so a backlog of a million records costs no memory.
 
 Delivery (contract mqtt.md, "Delivery"):
 

@@ -30,6 +30,7 @@ from station.settings import (
     AckMode,
     Config,
     DataType,
+    IndeterminateAction,
     InputMode,
     InputSettings,
     MasterSettings,
@@ -72,6 +73,7 @@ PARITIES: tuple[Parity, ...] = get_args(Parity)
 REGISTER_TYPES: tuple[RegisterType, ...] = get_args(RegisterType)
 DATA_TYPES: tuple[DataType, ...] = get_args(DataType)
 WORD_ORDERS: tuple[WordOrder, ...] = get_args(WordOrder)
+INDETERMINATE_ACTIONS: tuple[IndeterminateAction, ...] = get_args(IndeterminateAction)
 TOP_KEYS = ("station", "mqtt", "master", "scanner", "inputs")
 STATION_KEYS = (
     "id",
@@ -80,6 +82,7 @@ STATION_KEYS = (
     "storage_budget_mb",
     "retention_days",
     "timezone",
+    "indeterminate",
 )
 MQTT_KEYS = (
     *("host", "port", "client_id", "ack", "resend_after_s", "username", "password_file"),
@@ -356,6 +359,7 @@ def _parse_station(t: _Table | None, base: Path) -> StationSettings:
     budget = t.number("storage_budget_mb")
     retention = t.integer("retention_days", 1, 36_500)
     zone = t.string("timezone", check=_zone_problem)
+    indeterminate = t.choice("indeterminate", INDETERMINATE_ACTIONS)
     t.leftovers(STATION_KEYS)
     return StationSettings(
         id=sid or "",
@@ -364,6 +368,7 @@ def _parse_station(t: _Table | None, base: Path) -> StationSettings:
         storage_budget_mb=512.0 if budget is None else budget,
         retention_days=retention,
         timezone=system_zone() if zone is None else ZoneInfo(zone),
+        indeterminate=indeterminate or "remeasure",
     )
 
 

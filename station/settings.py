@@ -25,6 +25,9 @@ WordOrder = Literal["big", "little"]
 DRIVER_NAMES: tuple[DriverName, ...] = get_args(DriverName)
 
 
+IndeterminateAction = Literal["remeasure", "hold"]
+
+
 @dataclass(frozen=True)
 class StationSettings:
     """`[station]`."""
@@ -39,6 +42,11 @@ class StationSettings:
     # proposed due dates) are judged in it; record timestamps stay UTC. The parser fills in the
     # system's zone when the key is absent.
     timezone: tzinfo = field(default_factory=lambda: ZoneInfo("UTC"))
+    # Extension: what the operator is told to do with a part whose result is indeterminate
+    # (a value inside the guard band, ISO 14253-1 clause 5.3: neither conformance nor
+    # nonconformance is proven): "remeasure" with an instrument of smaller uncertainty, or
+    # "hold" the part for review by quality.
+    indeterminate: IndeterminateAction = "remeasure"
 
     @property
     def db_path(self) -> Path:
@@ -157,6 +165,7 @@ __all__ = [
     "Config",
     "DataType",
     "DriverName",
+    "IndeterminateAction",
     "InputMode",
     "InputSettings",
     "MasterSettings",

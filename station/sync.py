@@ -3,7 +3,7 @@
 The only module of `station` that imports paho: it adapts paho 2.2 to the `Link` that the
 daemon's logic (`station._sync_core`, paho-free) drives. One thread does everything: it pumps
 the network itself, publishes, and reconciles what paho's callbacks reported. That is a
-deliberate choice against `loop_start()` (tech.md §1):
+deliberate choice against `loop_start()` (paho-mqtt 2.x `Client.loop_misc` / `loop_read`):
 
 - paho's callbacks only post small events on a `queue.SimpleQueue`; every decision (delivery,
   master data, reconnects) is taken after the pump returns, on the same thread that is also
@@ -23,8 +23,8 @@ deliberate choice against `loop_start()` (tech.md §1):
   `publish()`'s return value (pitfall 2).
 
 MQTT v5 throughout, so that a broker's refusal (e.g. an ACL, reason 0x87) is visible rather
-than a silent loss (tech.md §1 pitfall 3). Clean start and session expiry 0: the station keeps
-no broker session; the store is its session.
+than a silent loss (MQTT 5.0 §3.4.2.1 PUBACK reason codes). Clean start and session expiry 0:
+the station keeps no broker session; the store is its session.
 """
 
 from __future__ import annotations
@@ -97,7 +97,8 @@ class PahoLink:
             reconnect_on_failure=False,
         )
         # Belt and braces: every callback below catches its own exceptions; paho's switch
-        # keeps a bug in one from killing the network processing (tech.md §1).
+        # keeps a bug in one from killing the network processing (paho-mqtt 2.x
+        # `Client.suppress_exceptions`).
         client.suppress_exceptions = True
         paho_log = logging.getLogger("station.sync.paho")
         paho_log.setLevel(logging.WARNING)
@@ -156,7 +157,8 @@ class PahoLink:
 
     # The Link protocol.
     def connect(self, will: bytes) -> None:
-        self.client.drop_out_messages()  # the store, not paho, re-sends (tech.md §1 pitfall 5)
+        # The store, not paho, re-sends: paho's own queue would send them twice.
+        self.client.drop_out_messages()
         self.client.will_set(self.topics.status, will, qos=1, retain=True)
         props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         props.SessionExpiryInterval = 0

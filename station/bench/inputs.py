@@ -1,9 +1,9 @@
 """One reader thread per configured input (and per station-read scanner), for the bench UI.
 
 Driver calls block (serial reads, Modbus round trips), so they never run on the UI thread: a
-hung or erroring device must never freeze or kill the bench (issue 6; tech.md §5 pitfalls 2
-and 3). Each reader owns its driver from open to close and reports everything through one
-callback, called from the reader's thread:
+hung or erroring device must never freeze or kill the bench (issue 6; pyserial's blocking
+`read` with a timeout). Each reader owns its driver from open to close and reports everything
+through one callback, called from the reader's thread:
 
 - `InputValue`: a `Reading` arrived;
 - `InputProblem`: the device answered badly or not at all (shown, never fatal);

@@ -58,4 +58,34 @@ def bad_news(text: str, *details: str) -> Notice:
     return Notice("error", text, details, recorded=True)
 
 
-__all__ = ["Level", "Notice", "bad_news", "error", "info", "ok", "warn"]
+# What the operator does with an indeterminate part (`[station] indeterminate`): inside the
+# guard band neither conformance nor nonconformance is proven (ISO 14253-1 clause 5.3), so the
+# part is neither shipped nor scrapped on this measurement.
+INDETERMINATE_STEPS = {
+    "remeasure": (
+        "INDETERMINATE (within the guard band): re-measure it with an instrument of smaller"
+        " uncertainty; until then it is neither accepted nor rejected."
+    ),
+    "hold": (
+        "INDETERMINATE (within the guard band): put it in the hold area for review by"
+        " quality; do not pass it on."
+    ),
+}
+
+
+def indeterminate_step(action: str) -> str:
+    """The sentence after "part N" for an indeterminate result, with the next step."""
+    return INDETERMINATE_STEPS.get(action, INDETERMINATE_STEPS["remeasure"])
+
+
+__all__ = [
+    "INDETERMINATE_STEPS",
+    "Level",
+    "Notice",
+    "bad_news",
+    "error",
+    "indeterminate_step",
+    "info",
+    "ok",
+    "warn",
+]

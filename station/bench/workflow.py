@@ -37,7 +37,7 @@ from station.bench.checkmode import InstrumentCheck
 from station.bench.debounce import Debouncer
 from station.bench.draft import Draft, PartInfo, draft_from_doc
 from station.bench.interlock import Refusal, characteristic_in_hand
-from station.bench.notice import Notice, bad_news, error, info, ok, warn
+from station.bench.notice import Notice, bad_news, error, indeterminate_step, info, ok, warn
 from station.bench.spc_watch import SPC_CAUSES, SpcAlert, SpcView, check_after_part, view
 from station.core.fitness import Fitness, assess_instrument
 from station.core.gate import assess_operator
@@ -822,7 +822,9 @@ class Workflow:
             return bad_news(f"part {d.part.number} REJECTED: describe the nonconformance.{spc}")
         st.mode = Mode.SPC_SIGNAL if st.spc_alerts else Mode.READY
         if result == "indeterminate":
-            return warn(f"part {d.part.number} INDETERMINATE (within the guard band).{spc}")
+            return warn(
+                f"part {d.part.number} {indeterminate_step(self.config.station.indeterminate)}{spc}"
+            )
         return ok(f"part {d.part.number} ACCEPTED.{spc or ' Scan the next part.'}")
 
     def failed_characteristics(self) -> list[str]:

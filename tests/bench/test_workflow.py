@@ -8,6 +8,7 @@ with its suspect list. Records are checked against the contract schema.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -105,11 +106,27 @@ def test_guarded_rule_gives_indeterminate_inside_the_guard_band(
     caliper(wf, rd, 12.35)
     n = caliper(wf, rd, 25.04)  # U = 0.02: 25.03 < x <= 25.07
     assert "INDETERMINATE" in n.text
-    assert "INDETERMINATE" in wf.judge_attribute(True).text
+    done = wf.judge_attribute(True)
+    # Issue 12.12: the operator is told what to do next (the default: re-measure).
+    assert "INDETERMINATE" in done.text and "re-measure it with an instrument" in done.text
     assert (
         next(r for r in records(store) if r["type"] == "inspection")["body"]["result"]
         == "indeterminate"
     )
+
+
+def test_a_plant_that_holds_indeterminate_parts_says_so(
+    store: Store, config: Config, clock: Any, rd: RD
+) -> None:
+    station = dataclasses.replace(config.station, indeterminate="hold")
+    wf = Workflow(store, dataclasses.replace(config, station=station), clock)
+    login_and_start(wf)
+    wf.scan("CAL-0042")
+    caliper(wf, rd, 12.35)
+    caliper(wf, rd, 25.04)
+    done = wf.judge_attribute(True)
+    assert done.level == "warn"
+    assert "put it in the hold area for review by quality" in done.text, done.text
 
 
 def test_unknown_badge_is_refused_and_nothing_works_before_login(wf: Workflow) -> None:

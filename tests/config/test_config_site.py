@@ -100,3 +100,13 @@ def test_an_invalid_instrument_file_does_not_count_as_defining_it(tmp_path: Path
 
 def test_without_a_master_folder_fixed_instruments_are_not_checked(tmp_path: Path) -> None:
     assert check_config_file(write(tmp_path, BASE + CALIPER + 'instrument = "BAL-0003"\n')) == []
+
+
+def test_what_to_do_with_an_indeterminate_part_is_configured(tmp_path: Path) -> None:
+    assert load_config(write(tmp_path, BASE)).station.indeterminate == "remeasure"
+    held = load_config(write(tmp_path, BASE + 'indeterminate = "hold"\n'))
+    assert held.station.indeterminate == "hold"
+    path = write(tmp_path, BASE + 'indeterminate = "ship"\n')
+    [problem] = check_config_file(path)
+    assert problem.startswith(f"{path}: station.indeterminate: ")
+    assert '"remeasure"' in problem and '"hold"' in problem and '"ship"' in problem

@@ -37,8 +37,9 @@ def test_check_config_of_the_shipped_example_exits_0_via_the_console_script() ->
         timeout=60,
     )
     assert out.returncode == 0, out.stdout + out.stderr
-    assert out.stdout == ""
-    assert out.stderr.strip() == f"{SHIPPED}: ok"
+    # Issue 12.19: the verdict is on stdout, where a script looks; stderr stays empty.
+    assert out.stdout.strip() == f"{SHIPPED}: ok"
+    assert out.stderr == ""
 
 
 def test_check_config_works_from_another_folder_with_a_relative_file_name() -> None:

@@ -133,7 +133,7 @@ def test_install_into_a_root_gives_a_working_station(root: Path) -> None:
     config = root / "etc/station/station.toml"
     result = station(root, "check-config", str(config))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert f"{config}: ok" in result.stderr
+    assert f"{config}: ok" in result.stdout
     assert 'data_dir = "/var/lib/station"' in config.read_text()
     # The package runs from the new venv (the freshly built wheel), not from the checkout.
     where = installed_module(root, "station")
