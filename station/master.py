@@ -14,6 +14,7 @@ conversion in `to_model` never meets a value it cannot represent.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import re
 from collections.abc import Iterable, Iterator, Mapping
@@ -47,6 +48,7 @@ if TYPE_CHECKING:  # jsonschema itself is imported on first validation (station.
 
 MasterKind = Literal["plan", "instrument", "operator", "standard"]  # also schema names
 MASTER_KINDS: tuple[MasterKind, ...] = get_args(MasterKind)
+log = logging.getLogger(__name__)
 # What the schemas' patterns mean, for messages a technician can act on. Python's `$` also
 # matches before a final "\n", so the schemas' own `^...$` patterns let "CAL-1\n" through;
 # semantic_errors re-checks with \Z.
@@ -579,7 +581,18 @@ def master_snapshot(docs: Iterable[MasterDoc | tuple[str, Mapping[str, Any]]]) -
     standards: list[Standard] = []
     for item in docs:
         kind, doc = (item.kind, item.doc) if isinstance(item, MasterDoc) else item
-        obj = to_model(kind, doc)
+        # A store written by an older station may hold a document today's bounds refuse
+        # (issue 13.4: a resolution of 10**400 kept the bench from starting). Such a document
+        # is left out, so the bench refuses what it names as unknown instead of crashing.
+        problems = semantic_errors(kind, doc)
+        if problems:
+            log.warning("master data %s %s left out: %s", kind, show(doc.get("id")), problems[0])
+            continue
+        try:
+            obj = to_model(kind, doc)
+        except MasterDataError as exc:
+            log.warning("master data left out: %s", exc)
+            continue
         if isinstance(obj, Plan):
             plans.append(obj)
         elif isinstance(obj, Instrument):

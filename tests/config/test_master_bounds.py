@@ -225,3 +225,17 @@ def test_check_config_never_raises_on_any_number(field: tuple[str, str], value: 
         )
         lines = check_config_file(cfg)  # must not raise
         assert all(line.startswith(f"{root}/master/doc.json: ") for line in lines)
+
+
+def test_poison_already_in_an_older_store_is_left_out_of_the_bench_snapshot(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Issue 13.4: a store written before the bounds existed may hold a resolution of 10**400;
+    # `Store.apply_master` trusts its caller, as the older daemon was. The bench must start.
+    store.apply_master("instrument", "CAL-0042", with_(INSTRUMENT, "resolution", HUGE))
+    store.apply_master("standard", STANDARD["id"], STANDARD)
+    with caplog.at_level("WARNING", logger="station.master"):
+        snapshot = store.master_data()
+    assert snapshot.instruments == ()  # left out: the bench refuses CAL-0042 as unknown
+    assert [s.id for s in snapshot.standards] == [STANDARD["id"]]
+    assert 'master data instrument "CAL-0042" left out: $.resolution: must be from' in caplog.text
