@@ -14,6 +14,12 @@ slower writer from moving it back), and it is written after COMMIT, so it never 
 record that was not committed: a crash between the two leaves it behind, which is safe.
 A mark that cannot be written never fails the write itself (the record is committed); it is
 logged once.
+
+The mark is written after every commit but `fdatasync`ed at most once per `SYNC_INTERVAL_S`
+(and at close): a sync per commit made a durable append a third slower (0.6 -> 0.8 ms in
+bench/store_bench.py). A process crash keeps the page cache, so the unsynced mark is still
+there; after a power cut it may lag the `-wal` by up to that interval, which can only hide a
+loss of the last second's records, never report a loss that did not happen.
 """
 
 from __future__ import annotations
@@ -22,12 +28,14 @@ import fcntl
 import logging
 import os
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 log = logging.getLogger("station.store")
 
 MARK_SUFFIX = "-mark"
+SYNC_INTERVAL_S = 1.0
 _SIZE = 160  # fixed size, written at offset 0 in one pwrite: well under a disk sector
 _FORMAT = "station-mark/1 last_seq={last} hash={hash} delivered_seq={delivered}"
 _RE = re.compile(
@@ -93,6 +101,8 @@ class MarkWriter:
         self._fd: int | None = None
         self._noted: Mark | None = None
         self._failed = False
+        self._synced_at = -SYNC_INTERVAL_S  # monotonic time of the last fdatasync
+        self._dirty = False
 
     def note(self, mark: Mark) -> None:
         """Move the mark forward to `mark` (a no-op when it is not ahead of the last note)."""
@@ -128,16 +138,27 @@ class MarkWriter:
                     last=want.last_seq, hash=want.hash, delivered=want.delivered_seq
                 )
                 os.pwrite(fd, text.ljust(_SIZE - 1).encode("ascii") + b"\n", 0)
+                self._dirty = True
+            now = time.monotonic()
+            if self._dirty and now - self._synced_at >= SYNC_INTERVAL_S:
                 os.fdatasync(fd)
+                self._synced_at, self._dirty = now, False
             return want
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
 
     def close(self) -> None:
-        """Close the file (idempotent)."""
+        """Sync and close the file (idempotent)."""
         if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+            try:
+                if self._dirty:
+                    os.fdatasync(self._fd)
+                    self._dirty = False
+            except OSError as exc:
+                log.warning("%s: cannot sync the store's mark file: %s", self.path, exc)
+            finally:
+                os.close(self._fd)
+                self._fd = None
 
 
 __all__ = ["MARK_SUFFIX", "Mark", "MarkWriter", "mark_path", "merged", "read_mark"]
