@@ -18,7 +18,7 @@ What an integrator's consumer has to do with the station's record stream (contra
   the summary lists it) and acks stop below it until it is resolved (`resolve()`).
 
 The canonical JSON and the hash are written out here rather than imported from the station's
-store (`station._store_ids`): this module is the oracle the end-to-end tests check the
+store (`station.store.ids`): this module is the oracle the end-to-end tests check the
 station's hashes against, so it must not share the code it checks.
 
 SQLite is used directly (this is the simulated QMS, not the station: the station's one-owner
@@ -36,8 +36,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from station._sync_json import PayloadRejected, parse_payload
 from station.schemas.fast import record_problems
+from station.sync.payload import PayloadRejected, parse_payload
 
 ZERO_HASH = "0" * 64
 MAX_RECORD_BYTES = 16 * 1024 * 1024  # far above any record; refuses a flood before parsing

@@ -639,7 +639,7 @@ def check_config_file(path: Path) -> list[str]:
         if not file.is_file():
             problems.append(f"{path}: {key}: file does not exist (got {show(str(file))})")
         elif key in ("mqtt.password_file", "mqtt.tls_key"):
-            from station._sync_security import secret_file_problem  # the daemon's own rule
+            from station.sync.security import secret_file_problem  # the daemon's own rule
 
             secret = secret_file_problem(key, file)
             if secret is not None:

@@ -1,6 +1,6 @@
 """The bench's always-visible sync state, read off the UI thread.
 
-A Store is used only by the thread that opened it (station/store.py), so the poller opens its
+A Store is used only by the thread that opened it (station/store/store.py), so the poller opens its
 own read connection on the same file (WAL makes that safe) and reports a `StatusSnapshot`
 every `interval_s` through a callback (the app posts it as a message). A store that cannot be
 read is reported, never raised: the status line says so and the bench keeps working.

@@ -21,10 +21,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from station._sync_master import MasterInbox
 from station.config import check_config_file
 from station.master import BOUNDS, parse_json, semantic_errors, to_model, validate_master
 from station.store import Store
+from station.sync.master_inbox import MasterInbox
 from tests.config.test_master import INSTRUMENT, PLAN, STANDARD, with_
 
 HUGE = 10**400

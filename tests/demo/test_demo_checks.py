@@ -20,8 +20,8 @@ from station.bench.notice import Notice
 from station.bench.workflow import Workflow
 from station.config import load_config
 from station.demo import DemoEnvironment, demo_environment
-from station.demo_master import PART_PLAIN_2
-from station.demo_ui import DemoKeys
+from station.demo.app import DemoKeys
+from station.demo.master_data import PART_PLAIN_2
 from station.master import load_master_dir
 from station.store import Store
 

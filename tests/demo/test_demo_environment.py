@@ -17,8 +17,8 @@ from sim._central_db import read_summary
 from sim.net import wait_until
 from station.bench.workflow import Workflow
 from station.config import load_config
-from station.demo import SITE, STATION, demo_environment
-from station.demo_master import BADGE_QUALIFIED, PART_GTIN
+from station.demo.environment import SITE, STATION, demo_environment
+from station.demo.master_data import BADGE_QUALIFIED, PART_GTIN
 from station.master import load_master_dir
 from station.store import Store
 

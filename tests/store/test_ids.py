@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from station._store_ids import UUIDv7Generator, canonical, unix_ms
 from station.core.timefmt import format_ts
+from station.store.ids import UUIDv7Generator, canonical, unix_ms
 
 T0 = 1_795_000_000_000  # a millisecond in 2026
 

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from sqlite_utils import Database
 
-from station._store_schema import MIGRATIONS
 from station.store import Store
+from station.store.schema import MIGRATIONS
 
 STATION_BIN = str(Path(sys.executable).parent / "station")
 

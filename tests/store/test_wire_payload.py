@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from station._store_chain import wire_payload
 from station.store import Store
+from station.store.chain import wire_payload
 
 
 def tricky_records(store: Store, mk: Any) -> None:

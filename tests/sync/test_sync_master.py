@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 
 from sim.net import wait_until
-from station._sync_master import MasterInbox
 from station.store import Store
+from station.sync.master_inbox import MasterInbox
 
 TOPIC = "qms/v1/plant-a/master/instrument/CAL-1"
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from station.notify import Notifier
+from station.sync.notify import Notifier
 
 
 @pytest.fixture
@@ -77,7 +77,7 @@ def test_notifier_ignores_a_watchdog_meant_for_another_process() -> None:
 
 def test_notifier_reports_a_broken_socket_once(caplog: pytest.LogCaptureFixture) -> None:
     n = Notifier.from_env({"NOTIFY_SOCKET": "/nonexistent/notify.sock"})
-    with caplog.at_level(logging.ERROR, logger="station.notify"):
+    with caplog.at_level(logging.ERROR, logger="station.sync.notify"):
         assert n.watchdog() is False
         assert n.watchdog() is False
     errors = [r.getMessage() for r in caplog.records]

@@ -2,7 +2,7 @@
 at every start), the daemon stays up, keeps delivering, and logs what was wrong with it.
 
 Real mosquitto, `station sync` as a process, the reference central acking, and the bounded
-parser (`station._sync_json`) checked directly for each hostile shape.
+parser (`station.sync.payload`) checked directly for each hostile shape.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from station._sync_json import MAX_DEPTH, PayloadRejected, parse_payload
+from station.sync.payload import MAX_DEPTH, PayloadRejected, parse_payload
 
 ACK = "qms/v1/plant-a/bench-01/ack"
 MASTER = "qms/v1/plant-a/master/instrument/"

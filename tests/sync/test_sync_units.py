@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from station._sync_pacing import Backoff, TokenBucket
-from station._sync_security import SecurityConfigError, read_password, tls_context
-from station._sync_window import DeliveryWindow
 from station.schemas.fast import record_problems
 from station.settings import MqttSettings
 from station.store import Store
+from station.sync.pacing import Backoff, TokenBucket
+from station.sync.security import SecurityConfigError, read_password, tls_context
+from station.sync.window import DeliveryWindow
 
 
 @pytest.fixture

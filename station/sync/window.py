@@ -33,9 +33,9 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from station._sync_pacing import Backoff, TokenBucket
 from station.settings import AckMode
 from station.store import Store
+from station.sync.pacing import Backoff, TokenBucket
 
 RESEND_BACKOFF_CAP = 8  # the resend interval grows to at most 8 x resend_after_s
 

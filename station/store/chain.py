@@ -12,8 +12,10 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from station._store_ids import ZERO_HASH, canonical, new_uuid7, sha256_hex, unix_ms
-from station._store_types import (
+from station.core.timefmt import format_ts
+from station.schemas.fast import record_problems
+from station.store.ids import ZERO_HASH, canonical, new_uuid7, sha256_hex, unix_ms
+from station.store.model import (
     RECORD_TYPES,
     SCHEMA_ID,
     Record,
@@ -21,8 +23,6 @@ from station._store_types import (
     RecordType,
     VerifyResult,
 )
-from station.core.timefmt import format_ts
-from station.schemas.fast import record_problems
 
 # The payload (what MQTT carries) is the stored text plus `"hash":"<64 hex>",`.
 HASH_FIELD_BYTES = 74

@@ -14,11 +14,11 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, cast
 
-from station import _store_master as master
-from station._store_base import StoreBase
-from station._store_types import Record, StoreError
 from station.core.model import MasterData
 from station.master import load_master_dir, master_snapshot
+from station.store import master_docs as master
+from station.store.base import StoreBase
+from station.store.model import Record, StoreError
 
 log = logging.getLogger("station.store")
 

@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
-from station._store_ids import canonical
+from station.store.ids import canonical
 
 RecordType = Literal["inspection", "instrument-check", "nonconformance", "suspect", "event"]
 RECORD_TYPES: tuple[RecordType, ...] = (

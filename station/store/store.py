@@ -23,15 +23,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, cast
 
-from station import _store_chain as chain
-from station._store_clock import clock_problem
-from station._store_health import HealthMixin
-from station._store_ids import utc_now
-from station._store_queries import Queries
-from station._store_retention import cutoff_ts, first_pinned_seq
-from station._store_schema import connect, connect_readonly
-from station._store_state import StateMixin, conflict_in, draft_text
-from station._store_types import (
+from station.config import NAME_RE, NAME_RULE
+from station.core.timefmt import format_ts
+from station.settings import Config
+from station.store import chain
+from station.store.clock import clock_problem
+from station.store.health import HealthMixin
+from station.store.ids import utc_now
+from station.store.model import (
     RECORD_TYPES,
     SCHEMA_ID,
     DeliveryState,
@@ -45,9 +44,10 @@ from station._store_types import (
     StoreStatus,
     VerifyResult,
 )
-from station.config import NAME_RE, NAME_RULE
-from station.core.timefmt import format_ts
-from station.settings import Config
+from station.store.queries import Queries
+from station.store.retention import cutoff_ts, first_pinned_seq
+from station.store.schema import connect, connect_readonly
+from station.store.state import StateMixin, conflict_in, draft_text
 
 log = logging.getLogger("station.store")
 

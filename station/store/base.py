@@ -14,12 +14,12 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from station import _store_chain as chain
-from station._store_clock import clock_event, clock_problem
-from station._store_mark import Mark, MarkWriter
-from station._store_schema import begin_immediate
-from station._store_types import Record, RecordType, StoreError
 from station.core.timefmt import format_ts
+from station.store import chain
+from station.store.clock import clock_event, clock_problem
+from station.store.mark import Mark, MarkWriter
+from station.store.model import Record, RecordType, StoreError
+from station.store.schema import begin_immediate
 
 log = logging.getLogger("station.store")
 

@@ -15,10 +15,10 @@ import json
 import sqlite3
 from typing import Any
 
-from station._store_base import AppendFn
-from station._store_ids import canonical, sha256_hex
-from station._store_types import Record, StoreError
 from station.master import MASTER_KINDS
+from station.store.base import AppendFn
+from station.store.ids import canonical, sha256_hex
+from station.store.model import Record, StoreError
 
 
 def check_kind(kind: str) -> None:

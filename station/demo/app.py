@@ -12,8 +12,8 @@ from decimal import Decimal
 
 from station.bench.workflow import Mode, Workflow
 from station.config import load_config
-from station.demo import DemoEnvironment
-from station.demo_master import BADGE_EXPIRED, BADGE_QUALIFIED, PART_GTIN
+from station.demo.environment import DemoEnvironment
+from station.demo.master_data import BADGE_EXPIRED, BADGE_QUALIFIED, PART_GTIN
 from station.ui.app import DemoKey, run_bench
 
 GOOD_BORES = ("12.346", "12.352", "12.339", "12.361", "12.344", "12.357")

@@ -10,9 +10,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from station._store_base import StoreBase
-from station._store_types import Record, StoreError
 from station.core.timefmt import format_ts
+from station.store.base import StoreBase
+from station.store.model import Record, StoreError
 
 _RECORD_COLUMNS = "r.envelope, r.hash"
 

@@ -1,7 +1,7 @@
 """`station sync`: the headless MQTT daemon, records up and master data down (contract mqtt.md).
 
 The only module of `station` that imports paho: it adapts paho 2.2 to the `Link` that the
-daemon's logic (`station._sync_core`, paho-free) drives. One thread does everything: it pumps
+daemon's logic (`station.sync.daemon`, paho-free) drives. One thread does everything: it pumps
 the network itself, publishes, and reconciles what paho's callbacks reported. That is a
 deliberate choice against `loop_start()` (paho-mqtt 2.x `Client.loop_misc` / `loop_read`):
 
@@ -43,8 +43,11 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from station._sync_core import SyncDaemon
-from station._sync_events import (
+from station.schemas.fast import use_compiled
+from station.settings import Config
+from station.store import Store, StoreError
+from station.sync.daemon import SyncDaemon
+from station.sync.link import (
     Connected,
     Disconnected,
     Event,
@@ -54,11 +57,8 @@ from station._sync_events import (
     Subscribed,
     Topics,
 )
-from station._sync_security import SecurityConfigError, read_password, tls_context
-from station.notify import Notifier
-from station.schemas.fast import use_compiled
-from station.settings import Config
-from station.store import Store, StoreError
+from station.sync.notify import Notifier
+from station.sync.security import SecurityConfigError, read_password, tls_context
 
 log = logging.getLogger("station.sync")
 

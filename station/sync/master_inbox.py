@@ -9,7 +9,7 @@ the reason. An empty payload deletes the item (MQTT's way of clearing a retained
 
 No paho here: the daemon hands over the raw topic bytes and payload. Every check that can
 fail on hostile input (size, topic, UTF-8, JSON nesting and number range through the one
-bounded parser `station._sync_json`, schema) runs before anything is written.
+bounded parser `station.sync.payload`, schema) runs before anything is written.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ import logging
 from dataclasses import dataclass
 from typing import Literal
 
-from station._sync_json import PayloadRejected, parse_payload
 from station.config import NAME_RE, NAME_RULE
 from station.master import MASTER_KINDS, validate_master
 from station.store import Store
+from station.sync.payload import PayloadRejected, parse_payload
 
 log = logging.getLogger("station.sync")
 

@@ -24,7 +24,11 @@ from types import FrameType
 from typing import Any, Literal
 
 from station import __version__
-from station._sync_events import (
+from station.core.timefmt import format_ts
+from station.schemas import schema_errors
+from station.settings import Config
+from station.store import Store, StoreError
+from station.sync.link import (
     Connected,
     Disconnected,
     Event,
@@ -33,16 +37,12 @@ from station._sync_events import (
     Received,
     Topics,
 )
-from station._sync_json import ACK_MAX_BYTES, PayloadRejected, parse_payload
-from station._sync_master import MasterInbox
-from station._sync_pacing import Backoff
-from station._sync_security import describe_tls_error
-from station._sync_window import DeliveryWindow
-from station.core.timefmt import format_ts
-from station.notify import Notifier
-from station.schemas import schema_errors
-from station.settings import Config
-from station.store import Store, StoreError
+from station.sync.master_inbox import MasterInbox
+from station.sync.notify import Notifier
+from station.sync.pacing import Backoff
+from station.sync.payload import ACK_MAX_BYTES, PayloadRejected, parse_payload
+from station.sync.security import describe_tls_error
+from station.sync.window import DeliveryWindow
 
 log = logging.getLogger("station.sync")
 

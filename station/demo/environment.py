@@ -11,7 +11,7 @@ What runs (all on 127.0.0.1):
 - the bench UI in this terminal, with demo keys that press the gauges' data buttons and scan
   badges, parts, instruments and standards through the scanner simulator.
 
-Master data is generated for today (`station.demo_master`), so the story never rots.
+Master data is generated for today (`station.demo.master_data`), so the story never rots.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from sim.mosquitto import conf_text, mosquitto_binary
 from sim.net import free_port, wait_for_port
 from sim.scanner import ScannerSim
 from sim.serial_gauge import SerialGaugeSim
-from station.demo_master import demo_master_docs
+from station.demo.master_data import demo_master_docs
 
 SITE = "plant-a"
 STATION = "bench-01"
@@ -251,7 +251,7 @@ def demo_environment(
 
 def run_demo(workdir: Path | None, broker: str = "auto") -> int:
     """Run the demo until the operator quits the bench UI (exit 0)."""
-    from station.demo_ui import run_demo_bench
+    from station.demo.app import run_demo_bench
 
     def _exit(signum: int, _frame: object) -> None:
         # SIGTERM or a closed terminal (SIGHUP): leave through the context managers, so

@@ -20,12 +20,12 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import replace
 
-from station import _store_chain as chain
-from station._store_base import StoreBase
-from station._store_clock import clock_problem
-from station._store_ids import sha256_hex
-from station._store_mark import mark_path, read_mark
-from station._store_types import (
+from station.store import chain
+from station.store.base import StoreBase
+from station.store.clock import clock_problem
+from station.store.ids import sha256_hex
+from station.store.mark import mark_path, read_mark
+from station.store.model import (
     Health,
     Record,
     RecordType,
