@@ -1,6 +1,6 @@
 """A loopback TCP proxy that cuts or stalls the link between a station and its broker.
 
-The chaos run (`bench/chaos.py`) points `station sync` at this proxy instead of at mosquitto,
+The chaos run (`benchmarks/chaos.py`) points `station sync` at this proxy instead of at mosquitto,
 then breaks the network on a schedule. Two failure modes, because stations meet both:
 
 - ``drop``: every open connection is reset (RST, as when a switch port or a NAT entry dies) and

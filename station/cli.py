@@ -62,7 +62,7 @@ def os_reason(exc: OSError) -> str:
 
 
 def require_writable_data_dir(command: str, cfg: Config, config_path: Path) -> None:
-    """Exit 1 with one line unless the bench/daemon can create and write its store.
+    """Exit 1 with one line unless the benchmarks/daemon can create and write its store.
 
     Both write the store (and the bench its log) in `data_dir`; finding out from a traceback
     deep in SQLite or logging set-up told the technician nothing. As root `os.access`

@@ -374,7 +374,7 @@ def mean_stdev(values: Sequence[float]) -> tuple[float, float]:
     shortest reprs are one-to-one). Otherwise some value differs from the mean, the IEEE
     difference of two different floats is never 0, and the two-pass fsum formula (relative
     error a few ulp) is used: an exact rational computation gives the same digits but cost
-    three times as much per subgroup, which the 5 ms per-part budget of bench/spc_bench.py
+    three times as much per subgroup, which the 5 ms per-part budget of benchmarks/spc_bench.py
     could not afford.
     """
     n = len(values)

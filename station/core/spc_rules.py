@@ -148,7 +148,7 @@ def _zones(points: Sequence[float], lim: Limits) -> _Zones:
     # The float boundaries above are off by a few ulp of the limits' magnitude, and a point
     # read as the decimal it prints as differs from its binary value by half an ulp. Only a
     # point that close to a boundary can be misjudged: it is judged again exactly (filter
-    # first, so the per-part cost stays that of plain floats; bench/spc_bench.py).
+    # first, so the per-part cost stays that of plain floats; benchmarks/spc_bench.py).
     tol = 2.0**-40 * max(abs(c), abs(lim.ucl), abs(lim.lcl))
     near = [i for i, x in enumerate(xs) if any(abs(x - b) <= tol for b in bounds)]
     if near:

@@ -17,7 +17,7 @@ logged once.
 
 The mark is written after every commit but `fdatasync`ed at most once per `SYNC_INTERVAL_S`
 (and at close): a sync per commit made a durable append a third slower (0.6 -> 0.8 ms in
-bench/store_bench.py). A process crash keeps the page cache, so the unsynced mark is still
+benchmarks/store_bench.py). A process crash keeps the page cache, so the unsynced mark is still
 there; after a power cut it may lag the `-wal` by up to that interval, which can only hide a
 loss of the last second's records, never report a loss that did not happen.
 """

@@ -2,7 +2,7 @@
 
 A mixin of `station.store.Store` (private): kept apart so the write path stays short. Every
 query is answered from an index (`ix_*` tables, or the records' primary key), never by
-scanning record bodies, so it stays fast at a million records (bench/store_bench.py).
+scanning record bodies, so it stays fast at a million records (benchmarks/store_bench.py).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ Services come in through the constructor (the Textual pattern of injected servic
 stays off the
 UI thread: each input has a reader thread (`station.bench.inputs`) and the sync state is read
 by a poller thread with its own store connection; both post messages (thread-safe). Workflow
-calls are single SQLite commits and run on the UI thread (`bench/bench_ui.py` measures them).
+calls are single SQLite commits and run on the UI thread (`benchmarks/bench_ui.py` measures them).
 
 Keys: Ctrl+P / Ctrl+F pass or fail the next attribute, Ctrl+R redo, space (or Enter on an
 empty scan field) polls the input the next characteristic needs (typing a poll input's name +
@@ -85,7 +85,7 @@ class BenchApp(App[int]):
         status_interval_s: how often the sync state is re-read.
         freeze_gc: once the first screen is up, move every object alive to the garbage
             collector's permanent generation (`gc.freeze`): a full collection over Textual's
-            widget graph otherwise pauses the UI for up to ~80 ms (bench/bench_ui.py). For the
+            widget graph otherwise pauses the UI for up to ~80 ms (benchmarks/bench_ui.py). For the
             bench process; tests that build many apps leave it off.
     """
 
@@ -239,7 +239,7 @@ class BenchApp(App[int]):
 
         With `verdict_first` (a reading), the reading and the notice are drawn in the next
         frame and the rest of the screen (table, chart, header) right after it: the first
-        frame is smaller, so the verdict is on screen sooner (bench/bench_ui.py).
+        frame is smaller, so the verdict is on screen sooner (benchmarks/bench_ui.py).
         """
         if notice is not None:
             self.notice = notice

@@ -174,7 +174,7 @@ def key_bar(
     Packed into lines of `width` cells (0: one line), never splitting a key from its label,
     so every offered key, ^Q Quit included, stays visible at 80 and 60 columns (issue 12.11).
     Drawn as text rather than Textual's Footer, which rebuilds a widget per key on every mode
-    change (~20 ms, measured in bench/bench_ui.py) and offers mouse clicks a Pi console
+    change (~20 ms, measured in benchmarks/bench_ui.py) and offers mouse clicks a Pi console
     cannot make.
     """
     items: list[Text] = []

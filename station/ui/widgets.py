@@ -73,7 +73,7 @@ class Panel(Static):
 
     `show` skips identical content and re-lays out only when the line count changes: a
     layout pass costs tens of milliseconds on a Pi-class CPU and most refreshes change a
-    value, not the shape (bench/bench_ui.py measures the reading-to-screen latency).
+    value, not the shape (benchmarks/bench_ui.py measures the reading-to-screen latency).
     """
 
     _shown: Text | str | None = None
@@ -100,7 +100,7 @@ class ReadingPanel(Static):
     """The last reading, large, in its verdict colour.
 
     `probe`, when set, is called with (driver timestamp, render time) the first time a reading
-    is drawn: `bench/bench_ui.py` measures reading-arrival to verdict-on-screen with it.
+    is drawn: `benchmarks/bench_ui.py` measures reading-arrival to verdict-on-screen with it.
     """
 
     def __init__(self, *, id: str | None = None) -> None:

@@ -1,4 +1,4 @@
-"""The short chaos run (`bench/chaos.py --short`) as CI runs it: every fault kind, no loss.
+"""The short chaos run (`benchmarks/chaos.py --short`) as CI runs it: every fault kind, no loss.
 
 Real processes on loopback: mosquitto (persistence off), `station sync` behind the TCP proxy,
 `python -m sim.central`, and the bench workflow reading a pty gauge through the real driver.
@@ -25,7 +25,7 @@ import pytest
 from sim.mosquitto import mosquitto_binary
 
 ROOT = Path(__file__).resolve().parents[2]
-CHAOS = ROOT / "bench" / "chaos.py"
+CHAOS = ROOT / "benchmarks" / "chaos.py"
 KINDS = {
     "link-drop",
     "broker-kill",
@@ -90,7 +90,7 @@ def test_short_chaos_run_loses_nothing(run: tuple[subprocess.CompletedProcess[st
     assert s["chain"] == {"station": True, "central": True}
     assert s["operator"]["inspections"] >= 1000
     assert s["operator"]["unexpected"] == []
-    # The attacks (bench/_chaos_attacks.py) took effect and did no harm.
+    # The attacks (benchmarks/_chaos_attacks.py) took effect and did no harm.
     a = s["attacks"]
     assert a["forged_acks_sent"] >= 6 and a["poison_sent"] >= 9 and a["bounced_presses"] >= 1
     assert (a["forged"], a["sync_crashes"], a["pruned"], a["fabricated"]) == (0, 0, 0, 0)

@@ -1,6 +1,6 @@
 """Record store benchmark: durable appends against raw sqlite3, and queries at scale.
 
-    python bench/store_bench.py [--records 1000000] [--workdir DIR] [--single 400]
+    python benchmarks/store_bench.py [--records 1000000] [--workdir DIR] [--single 400]
 
 Prints, in one run:
   1. durable single-record appends/s (`Store.append`, one fsynced commit each) and the same

@@ -14,7 +14,7 @@ DESCRIPTION = "Soak and chaos: real processes, faults on a schedule, no record l
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="bench/chaos.py", description=DESCRIPTION)
+    p = argparse.ArgumentParser(prog="benchmarks/chaos.py", description=DESCRIPTION)
     p.add_argument("--short", action="store_true", help="the CI preset (overridable below)")
     p.add_argument("--inspections", type=int, help="at least this many (full 10000, short 1000)")
     p.add_argument("--cycles", type=int, help="at least this many rounds of every fault (3 / 1)")
@@ -58,7 +58,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def write_config(work: Path, a: argparse.Namespace, proxy_port: int, gauge_link: str) -> Path:
     path = work / "station.toml"
     path.write_text(
-        f"""# written by bench/chaos.py
+        f"""# written by benchmarks/chaos.py
 [station]
 id = "{STATION}"
 site = "{SITE}"

@@ -8,9 +8,9 @@ the hex `raw` text and a `Reading` with monotonic + UTC timestamps. Batches of r
 alternate driver/raw so both see the same machine load; of several rounds, the one with the
 median ratio is reported. Goal: driver/raw >= 0.8.
 
-Then bench/serial_bench.py's serial parsing figures are printed too (unless --no-serial).
+Then benchmarks/serial_bench.py's serial parsing figures are printed too (unless --no-serial).
 
-Usage: .venv/bin/python bench/drivers_bench.py [--seconds S] [--rounds N] [--no-serial]
+Usage: .venv/bin/python benchmarks/drivers_bench.py [--seconds S] [--rounds N] [--no-serial]
 """
 
 from __future__ import annotations
@@ -113,7 +113,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=1.0, help="per round and side")
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--no-serial", action="store_true", help="skip bench/serial_bench.py")
+    parser.add_argument("--no-serial", action="store_true", help="skip benchmarks/serial_bench.py")
     args = parser.parse_args()
 
     print(f"{'modbus read (float32)':<28} {'driver/s':>10} {'raw/s':>10} {'ratio':>7}")

@@ -11,7 +11,7 @@ End to end: `MitutoyoDriver` in poll mode against `SerialGaugeSim` (request ``1<
 9600 baud answers at most ~10-25 frames/s (shop-floor serial practice at 9600 baud), so the margin
 is what matters.
 
-Usage: .venv/bin/python bench/serial_bench.py [--frames N] [--seconds S]
+Usage: .venv/bin/python benchmarks/serial_bench.py [--frames N] [--seconds S]
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ the simulator thread).
 
 Goals (issue 6): p99 < 50 ms, start < 2 s, RSS < 120 MB.
 
-Usage: .venv/bin/python bench/bench_ui.py [--inspections N] [--starts N]
+Usage: .venv/bin/python benchmarks/bench_ui.py [--inspections N] [--starts N]
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ The raw baseline, timed in the same run on the same data, is one plain Python pa
 computes the mean and moving ranges and compares every point with fixed limits: the floor
 any pure-Python implementation pays; the ratio shows what the rule engine adds.
 
-Usage: .venv/bin/python bench/spc_bench.py [--reps N]
+Usage: .venv/bin/python benchmarks/spc_bench.py [--reps N]
 """
 
 from __future__ import annotations

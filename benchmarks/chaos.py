@@ -1,14 +1,14 @@
 """Soak and chaos: real processes, faults on a schedule, and proof that no record is lost.
 
-    .venv/bin/python bench/chaos.py                  # the full run (>= 10,000 inspections)
-    .venv/bin/python bench/chaos.py --short          # the CI run (tests/e2e), < 3 minutes
-    .venv/bin/python bench/chaos.py --help           # every count and duration is an option
+    .venv/bin/python benchmarks/chaos.py                  # the full run (>= 10,000 inspections)
+    .venv/bin/python benchmarks/chaos.py --short          # the CI run (tests/e2e), < 3 minutes
+    .venv/bin/python benchmarks/chaos.py --help           # every count and duration is an option
 
 On loopback only, it runs mosquitto (persistence off), `station sync` (through a TCP proxy,
 `sim.tcp_proxy`, so the link can be cut), the reference central `python -m sim.central` (its
 own SQLite file, straight to the broker) and, in this process, the bench: the real workflow
 (`station.bench.workflow`) driven by a simulated operator, reading a simulated Mitutoyo gauge
-on a pty through the real driver (`bench/_chaos_operator.py`). While the operator inspects,
+on a pty through the real driver (`benchmarks/_chaos_operator.py`). While the operator inspects,
 one fault at a time is injected, in this order, over and over:
 
   link-drop     the proxy resets every connection and refuses new ones, then restores
@@ -30,7 +30,7 @@ one fault at a time is injected, in this order, over and over:
   budget        the central stopped until undelivered records fill the (small) storage
                 budget and the bench refuses new parts with the budget message; restarted
 
-The attacks are in `bench/_chaos_attacks.py`.
+The attacks are in `benchmarks/_chaos_attacks.py`.
 
 After each fault it measures the recovery (fault end → every record created until then
 delivered, i.e. acked by the QMS). At the end it waits for the drain and compares the

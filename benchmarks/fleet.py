@@ -1,7 +1,7 @@
 """A plant's fleet on one broker: N stations' sync daemons, one mosquitto, one central QMS.
 
-    .venv/bin/python bench/fleet.py                        # N = 1, 10, 50; 2,000 records each
-    .venv/bin/python bench/fleet.py --stations 1,10,50,100 --records 2000 --max-queued 1000
+    .venv/bin/python benchmarks/fleet.py                        # N = 1, 10, 50; 2,000 records each
+    .venv/bin/python benchmarks/fleet.py --stations 1,10,50,100 --records 2000 --max-queued 1000
 
 For each N, on loopback, with fresh processes and files:
 
@@ -273,7 +273,7 @@ def one_n(base: Path, n: int, a: argparse.Namespace) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="bench/fleet.py", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="benchmarks/fleet.py", description=__doc__.split("\n\n")[0])
     p.add_argument("--stations", default="1,10,50", help="comma-separated N values")
     p.add_argument("--records", type=int, default=2000, help="backlog per station")
     p.add_argument("--max-queued", type=int, default=1_000_000, help="mosquitto setting")

@@ -1,6 +1,6 @@
 """Sync daemon throughput and memory, against raw paho on the same broker, in one run.
 
-    .venv/bin/python bench/sync_bench.py [--records 10000]
+    .venv/bin/python benchmarks/sync_bench.py [--records 10000]
 
 What it measures (mosquitto started here on a loopback port, persistence off):
 

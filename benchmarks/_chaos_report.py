@@ -80,7 +80,7 @@ def compare(
 def verdict(store: Store, central_db: Path, site: str, station: str) -> dict[str, Any]:
     """Counts, chain checks and failures: the station's store against the central's file.
 
-    Used at the end of a run and by `bench/chaos.py --verify DIR` on a finished run's files.
+    Used at the end of a run and by `benchmarks/chaos.py --verify DIR` on a finished run's files.
     """
     status = store.status()
     chain = store.verify()

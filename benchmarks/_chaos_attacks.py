@@ -215,7 +215,7 @@ def _audit_here(name: str, db: Path, central_db: Path, site: str, station: str) 
         return clock_events(store)
 
 
-# -- the episodes (called by bench/chaos.py's fault thread with the run and its FaultEpisode) --
+# -- the episodes (called by benchmarks/chaos.py's fault thread with the run and its episode) --
 
 
 def forged_ack_episode(run: Any, ep: Any, store: Store) -> None:
