@@ -133,7 +133,7 @@ def check_config(file: Path) -> None:
     Example:
         station check-config config/station.toml
     """
-    from station.config import check_config_file
+    from station.config_check import check_config_file
 
     problems = check_config_file(file)
     for line in problems:

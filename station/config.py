@@ -25,6 +25,7 @@ from typing import TypeVar, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from drivers.ascii_line import pattern_problem
+from station.schemas.names import NAME_RE, NAME_RULE
 from station.settings import (
     DRIVER_NAMES,
     AckMode,
@@ -43,9 +44,6 @@ from station.settings import (
     WordOrder,
 )
 
-# Contract: topic-safe names, 1-64 of A-Z a-z 0-9 . _ -  (\Z, not $: `$` accepts a final "\n").
-NAME_RE = re.compile(r"[A-Za-z0-9._-]{1,64}\Z")
-NAME_RULE = "must be 1-64 characters of A-Z a-z 0-9 . _ -"
 # The standard rates of pyserial/termios that every USB-serial adapter here supports.
 BAUDRATES = (300, 600, 1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
 _URL_RE = re.compile(r"(socket|rfc2217)://(?P<host>[^:/?\s]+):(?P<port>\d{1,5})(\?\S*)?\Z")
@@ -102,7 +100,7 @@ class ConfigError(Exception):
         super().__init__("\n".join(self.problems))
 
 
-def show(value: object) -> str:
+def show_toml(value: object) -> str:
     """Render a TOML value for a problem line: strings quoted, booleans as TOML spells them."""
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -116,7 +114,7 @@ def show(value: object) -> str:
 
 
 def _one_of(choices: Sequence[object]) -> str:
-    shown = [show(c) for c in choices]
+    shown = [show_toml(c) for c in choices]
     if len(shown) == 2:
         return f"must be {shown[0]} or {shown[1]}"
     return "must be one of " + ", ".join(shown)
@@ -133,7 +131,7 @@ class _Table:
         return f"{self.where}.{key}" if self.where else key
 
     def problem(self, key: str, what: str, value: object = ...) -> None:
-        got = "" if value is ... else f" (got {show(value)})"
+        got = "" if value is ... else f" (got {show_toml(value)})"
         self.out.append(f"{self.file}: {self.key(key)}: {what}{got}")
 
     def _get(self, key: str, required: bool) -> object:
@@ -232,7 +230,7 @@ class _Table:
                     f'; did you mean "{near[0]}"?' if near else "; known keys: " + ", ".join(known)
                 )
                 self.out.append(
-                    f"{self.file}: {self.key(key)}: unknown key (got {show(value)}){hint}"
+                    f"{self.file}: {self.key(key)}: unknown key (got {show_toml(value)}){hint}"
                 )
             else:
                 self.problem(key, reason, value)
@@ -286,12 +284,12 @@ def _table(out: list[str], file: str, where: str, raw: object, required: bool) -
             out.append(f"{file}: {where}: required table [{where}] is missing")
         return None
     if not isinstance(raw, dict):
-        out.append(f"{file}: {where}: must be a table ([{where}]) (got {show(raw)})")
+        out.append(f"{file}: {where}: must be a table ([{where}]) (got {show_toml(raw)})")
         return None
     return _Table(out, file, where, raw)
 
 
-class _Parsed:
+class ParsedConfig:
     """What one pass over the file found: the config (when usable) and the problems."""
 
     def __init__(self) -> None:
@@ -304,8 +302,11 @@ class _Parsed:
         self.fixed: list[tuple[int, str]] = []  # (index, id) of inputs fixed to an instrument
 
 
-def _parse(path: Path) -> _Parsed:
-    result = _Parsed()
+def parse_config_file(path: Path) -> ParsedConfig:
+    """One pass over the config file at `path`: the config when usable, every problem, and
+    what `station.config_check` checks beyond it (named files, the master folder, fixed
+    instruments). Never raises for a bad file."""
+    result = ParsedConfig()
     file, out = str(path), result.problems
     try:
         text = path.read_bytes().decode("utf-8")
@@ -403,7 +404,7 @@ def system_zone() -> tzinfo:
         return ZoneInfo("UTC")
 
 
-def _parse_mqtt(t: _Table, base: Path, station_id: str, result: _Parsed) -> MqttSettings:
+def _parse_mqtt(t: _Table, base: Path, station_id: str, result: ParsedConfig) -> MqttSettings:
     d = MqttSettings()
     host = t.string("host", check=_host_problem)
     port = t.integer("port", 1, 65535)
@@ -456,7 +457,7 @@ def _parse_scanner(t: _Table) -> ScannerSettings:
     baudrate = t.int_choice("baudrate", BAUDRATES) if kind == "serial" else None
 
     def foreign(key: str) -> str | None:
-        return f'only for kind "serial", not {show(kind)}' if key == "baudrate" else None
+        return f'only for kind "serial", not {show_toml(kind)}' if key == "baudrate" else None
 
     known = ("kind", "port", "baudrate") if kind in ("serial", None) else ("kind", "port")
     t.leftovers(known, foreign)
@@ -467,13 +468,15 @@ def _parse_inputs(out: list[str], file: str, raw: object) -> tuple[InputSettings
     if raw is ...:
         return ()
     if not isinstance(raw, list):
-        out.append(f"{file}: inputs: must be an array of tables ([[inputs]]) (got {show(raw)})")
+        out.append(
+            f"{file}: inputs: must be an array of tables ([[inputs]]) (got {show_toml(raw)})"
+        )
         return ()
     inputs: list[InputSettings] = []
     seen: dict[str, int] = {}
     for i, item in enumerate(raw):
         if not isinstance(item, dict):
-            out.append(f"{file}: inputs[{i}]: must be a table ([[inputs]]) (got {show(item)})")
+            out.append(f"{file}: inputs[{i}]: must be a table ([[inputs]]) (got {show_toml(item)})")
             continue
         t = _Table(out, file, f"inputs[{i}]", item)
         parsed = _parse_input(t)
@@ -548,7 +551,7 @@ def _parse_input(t: _Table) -> InputSettings:
         if word_order is not None and count == 1:
             t.problem(
                 "word_order",
-                f"only for 32-bit data types (int32, uint32, float32), not {show(data_type)}",
+                f"only for 32-bit data types (int32, uint32, float32), not {show_toml(data_type)}",
                 word_order,
             )
         scale = t.number("scale", positive=False)
@@ -565,7 +568,7 @@ def _parse_input(t: _Table) -> InputSettings:
         if tcp and key in LINE_KEYS:
             return "only for Modbus RTU (port), not with url"
         names = ", ".join(f'"{x}"' for x in drivers)
-        return f"only for driver{'s' if len(drivers) > 1 else ''} {names}, not {show(driver)}"
+        return f"only for driver{'s' if len(drivers) > 1 else ''} {names}, not {show_toml(driver)}"
 
     # With the driver missing or wrong, driver-specific keys cannot be judged: only typos are.
     t.leftovers(allowed if driver else [*COMMON_KEYS, *DRIVER_KEYS], foreign)
@@ -618,50 +621,18 @@ def load_config(path: Path) -> Config:
     Raises:
         ConfigError: with every problem found, one `FILE: key.path: ... (got VALUE)` line each.
     """
-    parsed = _parse(path)
+    parsed = parse_config_file(path)
     if parsed.config is None:
         raise ConfigError(parsed.problems)
     return parsed.config
 
 
-def check_config_file(path: Path) -> list[str]:
-    """Every problem of the config file and of the master data it names (`station check-config`).
-
-    Beyond `load_config`, this checks that the files the config names exist (password file,
-    TLS files, the master folder) and validates every master-data file in that folder.
-    Devices are not checked: they are validated when a driver opens them.
-    """
-    from station.master import load_master_dir
-
-    parsed = _parse(path)
-    problems = list(parsed.problems)
-    for key, file in parsed.files:
-        if not file.is_file():
-            problems.append(f"{path}: {key}: file does not exist (got {show(str(file))})")
-        elif key in ("mqtt.password_file", "mqtt.tls_key"):
-            from station.sync.security import secret_file_problem  # the daemon's own rule
-
-            secret = secret_file_problem(key, file)
-            if secret is not None:
-                problems.append(f"{path}: {key}: {secret.removeprefix(f'{key} ')}")
-    if parsed.master_dir is not None:
-        if parsed.master_dir.is_dir():
-            docs, lines = load_master_dir(parsed.master_dir)
-            problems += lines
-            # An input fixed to an unknown instrument would refuse every reading at the bench
-            # ("not in the master data") until the QMS happens to send it: say so now.
-            known = {d.id for d in docs if d.kind == "instrument"}
-            shown = show(str(parsed.master_dir))
-            for i, iid in parsed.fixed:
-                if iid not in known:
-                    problems.append(
-                        f"{path}: inputs[{i}].instrument: no valid instrument with this id in "
-                        f"the master data folder {shown} (got {show(iid)})"
-                    )
-        else:
-            shown = show(str(parsed.master_dir))
-            problems.append(f"{path}: master.dir: folder does not exist (got {shown})")
-    return problems
-
-
-__all__ = ["BAUDRATES", "NAME_RE", "ConfigError", "check_config_file", "load_config", "show"]
+__all__ = [
+    "BAUDRATES",
+    "ConfigError",
+    "ParsedConfig",
+    "load_config",
+    "parse_config_file",
+    "show_toml",
+    "system_zone",
+]

@@ -23,7 +23,6 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeGuard, get_args
 
-from station.config import NAME_RE, NAME_RULE
 from station.core.model import (
     Characteristic,
     CharacteristicKind,
@@ -42,6 +41,7 @@ from station.core.model import (
 )
 from station.core.timefmt import parse_date
 from station.schemas import MASTER_SCHEMA_IDS, validator
+from station.schemas.names import NAME_RE, NAME_RULE
 
 if TYPE_CHECKING:  # jsonschema itself is imported on first validation (station.schemas)
     from jsonschema import ValidationError
@@ -87,7 +87,7 @@ class MasterDoc:
         return rev if isinstance(rev, str) else None
 
 
-def show(value: object) -> str:
+def show_json(value: object) -> str:
     """Render a JSON value for a problem line (compact JSON, cut at 80 characters)."""
     try:
         text = json.dumps(value, ensure_ascii=False, allow_nan=True, separators=(",", ":"))
@@ -112,7 +112,7 @@ def _describe(err: ValidationError) -> list[str]:
     """Turn one jsonschema error into short lines; `required` names the missing key itself."""
     where = _path(err.absolute_path)
     value: Any = err.validator_value
-    got = f" (got {show(err.instance)})"
+    got = f" (got {show_json(err.instance)})"
     if err.validator == "required" and isinstance(err.instance, dict):
         missing = [k for k in value if k not in err.instance]
         return [f"{_path([*err.absolute_path, k])}: required key is missing" for k in missing]
@@ -120,9 +120,9 @@ def _describe(err: ValidationError) -> list[str]:
         keys = " or ".join(str(k) for s in value for k in s["required"])
         return [f"{where}: needs {keys}"]
     if err.validator == "const":
-        what = f"must be {show(value)}"
+        what = f"must be {show_json(value)}"
     elif err.validator == "enum":
-        shown = [show(v) for v in value]
+        shown = [show_json(v) for v in value]
         what = "must be " + (
             " or ".join(shown) if len(shown) == 2 else "one of " + ", ".join(shown)
         )
@@ -181,13 +181,13 @@ def _date_problem(where: str, value: object) -> str | None:
             date.fromisoformat(value)
             return None
         except ValueError:
-            return f"{where}: not a real calendar date (got {show(value)})"
-    return f"{where}: must be a date YYYY-MM-DD (got {show(value)})"
+            return f"{where}: not a real calendar date (got {show_json(value)})"
+    return f"{where}: must be a date YYYY-MM-DD (got {show_json(value)})"
 
 
 def _id_problem(where: str, value: object) -> str | None:
     if isinstance(value, str) and re.search(_ID_PATTERN, value) and not NAME_RE.match(value):
-        return f"{where}: {NAME_RULE} (got {show(value)})"
+        return f"{where}: {NAME_RULE} (got {show_json(value)})"
     return None
 
 
@@ -233,7 +233,7 @@ class Bound:
             return None
         if self.lo <= value <= self.hi or value <= self.floor:
             return None
-        return f"{where}: must be {self.what} (got {show(value)})"
+        return f"{where}: must be {self.what} (got {show_json(value)})"
 
 
 MAX_VALUE = 1e12  # any limit, nominal or standard value, in any unit
@@ -288,20 +288,24 @@ def _characteristic_problems(i: int, c: Mapping[str, Any]) -> list[str]:
     where = f"$.characteristics[{i}]"
     lsl, usl = _number(c.get("lsl")), _number(c.get("usl"))
     if lsl is not None and usl is not None and lsl > usl:
-        out.append(f"{where}.lsl: must not be greater than usl {c['usl']} (got {show(c['lsl'])})")
+        out.append(
+            f"{where}.lsl: must not be greater than usl {c['usl']} (got {show_json(c['lsl'])})"
+        )
     if c.get("kind") == "attribute":
         for key in ("nominal", "lsl", "usl", "spc"):
             if c.get(key) is not None:
-                out.append(f"{where}.{key}: only for variable characteristics (got {show(c[key])})")
+                out.append(
+                    f"{where}.{key}: only for variable characteristics (got {show_json(c[key])})"
+                )
         return out
     spc = c.get("spc")
     if not isinstance(spc, dict):
         return out
     chart, subgroup = spc.get("chart", "imr"), spc.get("subgroup", 1)
     if isinstance(subgroup, int) and chart == "imr" and subgroup != 1:
-        out.append(f'{where}.spc.subgroup: must be 1 for chart "imr" (got {show(subgroup)})')
+        out.append(f'{where}.spc.subgroup: must be 1 for chart "imr" (got {show_json(subgroup)})')
     if isinstance(subgroup, int) and chart in ("xbar-r", "xbar-s") and subgroup < 2:
-        out.append(f"{where}.spc.subgroup: must be at least 2 for chart {show(chart)} (got 1)")
+        out.append(f"{where}.spc.subgroup: must be at least 2 for chart {show_json(chart)} (got 1)")
     limits = {k: _number(spc.get(k)) for k in ("center", "ucl", "lcl")}
     given = [k for k in limits if k in spc]
     if given and len(given) < 3:
@@ -348,7 +352,7 @@ def semantic_errors(kind: str, doc: Any) -> list[str]:
             if isinstance(cid, str) and cid in first:
                 out.append(
                     f"$.characteristics[{i}].id: duplicate characteristic id, "
-                    f"also at $.characteristics[{first[cid]}] (got {show(cid)})"
+                    f"also at $.characteristics[{first[cid]}] (got {show_json(cid)})"
                 )
             elif isinstance(cid, str):
                 first[cid] = i
@@ -362,17 +366,19 @@ def validate_master(kind: str, doc: Any, expected_id: str | None = None) -> list
     `expected_id` is the `{id}` of the MQTT topic it arrived on (contract: they must match).
     """
     if not _is_kind(kind):
-        return [f"unknown master-data kind (got {show(kind)}); expected " + ", ".join(MASTER_KINDS)]
+        return [
+            f"unknown master-data kind (got {show_json(kind)}); expected " + ", ".join(MASTER_KINDS)
+        ]
     if not isinstance(doc, dict):
-        return [f"$: must be a JSON object (got {show(doc)})"]
+        return [f"$: must be a JSON object (got {show_json(doc)})"]
     # Master documents are at most 5 levels deep; a hostile depth would overflow the stack
     # of the validator (jsonschema recurses), so it is refused before validation.
     if (deepest := max(len(parts) for parts, _ in _paths(doc))) > MAX_DEPTH:
         return [f"$: nested {deepest} levels deep, at most {MAX_DEPTH} allowed"]
     out = _schema_problems(kind, doc) + semantic_errors(kind, doc)
     if expected_id is not None and doc.get("id") != expected_id:
-        got = show(doc.get("id"))
-        out.append(f"$.id: must equal the id in the topic {show(expected_id)} (got {got})")
+        got = show_json(doc.get("id"))
+        out.append(f"$.id: must equal the id in the topic {show_json(expected_id)} (got {got})")
     return out
 
 
@@ -380,7 +386,7 @@ def _strict_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in pairs:
         if key in out:
-            raise ValueError(f"duplicate key {show(key)} in one object")
+            raise ValueError(f"duplicate key {show_json(key)} in one object")
         out[key] = value
     return out
 
@@ -432,14 +438,14 @@ def load_master_dir(folder: Path) -> tuple[list[MasterDoc], list[str]]:
             problems.append(error)
             continue
         if not isinstance(doc, dict):
-            problems.append(f"{path}: $: must be a JSON object (got {show(doc)})")
+            problems.append(f"{path}: $: must be a JSON object (got {show_json(doc)})")
             continue
         schema = doc.get("schema", ...)
         kind = MASTER_SCHEMA_IDS.get(schema) if isinstance(schema, str) else None
         if kind is None:
-            known = ", ".join(show(s) for s in MASTER_SCHEMA_IDS)
+            known = ", ".join(show_json(s) for s in MASTER_SCHEMA_IDS)
             what = "required key is missing" if schema is ... else "unknown master-data schema"
-            got = "" if schema is ... else f" (got {show(schema)})"
+            got = "" if schema is ... else f" (got {show_json(schema)})"
             problems.append(f"{path}: $.schema: {what}{got}; expected one of {known}")
             continue
         lines = validate_master(kind, doc)
@@ -449,7 +455,9 @@ def load_master_dir(folder: Path) -> tuple[list[MasterDoc], list[str]]:
         item = MasterDoc(kind=kind, id=doc["id"], doc=doc, path=path)
         key = (kind, item.id, item.rev)
         if key in seen:
-            what = f"{kind} {show(item.id)}" + (f" rev {show(item.rev)}" if item.rev else "")
+            what = f"{kind} {show_json(item.id)}" + (
+                f" rev {show_json(item.rev)}" if item.rev else ""
+            )
             problems.append(f"{path}: $.id: {what} is also defined in {seen[key]}")
             continue
         seen[key] = path
@@ -459,7 +467,7 @@ def load_master_dir(folder: Path) -> tuple[list[MasterDoc], list[str]]:
 
 def _enum(value: Any, literal: Any) -> Any:
     if value not in get_args(literal):
-        raise MasterDataError(f"{show(value)} is not one of {', '.join(get_args(literal))}")
+        raise MasterDataError(f"{show_json(value)} is not one of {', '.join(get_args(literal))}")
     return value
 
 
@@ -550,7 +558,7 @@ def _convert(kind: str, d: Mapping[str, Any]) -> Plan | Instrument | Operator | 
             uncertainty=float(d["uncertainty"]),
             cal_due=parse_date(d["cal_due"]),
         )
-    raise MasterDataError(f"unknown master-data kind {show(kind)}")
+    raise MasterDataError(f"unknown master-data kind {show_json(kind)}")
 
 
 def to_model(kind: str, doc: Mapping[str, Any]) -> Plan | Instrument | Operator | Standard:
@@ -565,7 +573,7 @@ def to_model(kind: str, doc: Mapping[str, Any]) -> Plan | Instrument | Operator 
         raise
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise MasterDataError(
-            f"{kind} {show(doc.get('id'))}: not valid master data: {exc!r}"
+            f"{kind} {show_json(doc.get('id'))}: not valid master data: {exc!r}"
         ) from exc
 
 
@@ -586,7 +594,9 @@ def master_snapshot(docs: Iterable[MasterDoc | tuple[str, Mapping[str, Any]]]) -
         # is left out, so the bench refuses what it names as unknown instead of crashing.
         problems = semantic_errors(kind, doc)
         if problems:
-            log.warning("master data %s %s left out: %s", kind, show(doc.get("id")), problems[0])
+            log.warning(
+                "master data %s %s left out: %s", kind, show_json(doc.get("id")), problems[0]
+            )
             continue
         try:
             obj = to_model(kind, doc)
@@ -621,7 +631,7 @@ __all__ = [
     "master_snapshot",
     "parse_json",
     "semantic_errors",
-    "show",
+    "show_json",
     "to_model",
     "validate_master",
 ]

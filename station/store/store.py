@@ -23,8 +23,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, cast
 
-from station.config import NAME_RE, NAME_RULE
 from station.core.timefmt import format_ts
+from station.schemas.names import NAME_RE, NAME_RULE
 from station.settings import Config
 from station.store import chain
 from station.store.clock import clock_problem

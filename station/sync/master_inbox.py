@@ -19,8 +19,8 @@ import logging
 from dataclasses import dataclass
 from typing import Literal
 
-from station.config import NAME_RE, NAME_RULE
 from station.master import MASTER_KINDS, validate_master
+from station.schemas.names import NAME_RE, NAME_RULE
 from station.store import Store
 from station.sync.payload import PayloadRejected, parse_payload
 

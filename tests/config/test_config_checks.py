@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from station.config import ConfigError, check_config_file, load_config
+from station.config import ConfigError, load_config
+from station.config_check import check_config_file
 
 STATION = Path(sys.executable).parent / "station"
 BASE = '[station]\nid = "bench-01"\nsite = "plant-a"\ndata_dir = "data"\n'

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from station.config import ConfigError, check_config_file, load_config, system_zone
+from station.config import ConfigError, load_config, system_zone
+from station.config_check import check_config_file
 from tests.config.test_master import INSTRUMENT, with_
 
 BASE = '[station]\nid = "bench-01"\nsite = "plant-a"\ndata_dir = "data"\n'

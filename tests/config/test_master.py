@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from station.config import check_config_file
+from station.config_check import check_config_file
 from station.core.model import Instrument, MasterData, Plan, SpcSpec
 from station.master import (
     MasterDataError,

@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from station.config import check_config_file
+from station.config_check import check_config_file
 from station.master import BOUNDS, parse_json, semantic_errors, to_model, validate_master
 from station.store import Store
 from station.sync.master_inbox import MasterInbox

@@ -17,9 +17,9 @@ from station.config import (
     MQTT_KEYS,
     STATION_KEYS,
     ConfigError,
-    check_config_file,
     load_config,
 )
+from station.config_check import check_config_file
 from station.master import to_model, validate_master
 
 TOML_VALUES = [

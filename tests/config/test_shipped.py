@@ -10,7 +10,8 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from station.config import check_config_file, load_config
+from station.config import load_config
+from station.config_check import check_config_file
 from station.master import load_master_dir, master_snapshot
 from station.schemas import SCHEMA_NAMES, load_schema, validator
 
