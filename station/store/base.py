@@ -75,7 +75,7 @@ class StoreBase:
     def _write(self, what: str) -> Iterator[sqlite3.Connection]:
         """One write transaction: BEGIN IMMEDIATE … COMMIT, rolled back on any error.
 
-        After COMMIT the high-water mark moves to what is now committed (`_store_mark`).
+        After COMMIT the high-water mark moves to what is now committed (`mark`).
         """
         if self.readonly:
             raise StoreError(f"{self.path}: cannot {what}: the store is open read-only")
@@ -123,8 +123,8 @@ class StoreBase:
 
         The record `ts` is always the clock's reading, never adjusted: it is what the station
         believed, and a shifted time would hide the fault. Instead, the first time an open
-        store sees the clock before its newest record (beyond `_store_clock.BACK_TOLERANCE`)
-        or more than `_store_clock.AHEAD_LIMIT` after it, it chains a `clock-implausible`
+        store sees the clock before its newest record (beyond `clock.BACK_TOLERANCE`)
+        or more than `clock.AHEAD_LIMIT` after it, it chains a `clock-implausible`
         event just before these records, in the same transaction, and logs a warning.
         Order is `seq`'s, not `ts`'s.
         """

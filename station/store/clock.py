@@ -2,7 +2,7 @@
 
 The store orders records by `seq`; `ts` is the station clock's reading, which a dead RTC
 battery, a wrong NTP server or a technician's `date -s` can move by years. Two things
-depend on it: retention (`Store.prune`, see `_store_retention`) and the reverse-traceability
+depend on it: retention (`Store.prune`, see `retention`) and the reverse-traceability
 window of a suspect list (inspections since an instrument's last passing check, by `ts`).
 The store cannot know the true time, but it can notice a clock that contradicts its own
 records: earlier than the newest record, or implausibly far after it. That is reported as

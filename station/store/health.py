@@ -2,10 +2,10 @@
 
 A mixin of `station.store.Store`. What each command runs, and why:
 
-- `verify` (`Store.verify`): the whole chain (every hash and link, `_store_chain`), then
+- `verify` (`Store.verify`): the whole chain (every hash and link, `chain`), then
   `PRAGMA integrity_check` (a flipped byte in a B-tree page, a free-list or an index entry
   that the chain never reads: https://www.sqlite.org/pragma.html#pragma_integrity_check),
-  then the high-water mark (`_store_mark`: records lost with a truncated `-wal`).
+  then the high-water mark (`mark`: records lost with a truncated `-wal`).
 - `status` (`Store.checked_status`): the cheap part of that, fit for a script polling it:
   `PRAGMA quick_check` (the same page checks without the index cross-checks) and the mark.
   A changed byte inside a record's text is only found by `verify`.

@@ -1,4 +1,5 @@
-"""Master data and the station's own state, inside the store (private to `station.store`).
+"""The SQL of master data and local quarantine: functions over a connection, run inside the
+caller's transaction (private to `station.store`; `master_data` and `instruments` call them).
 
 Master data arrives from the QMS (retained MQTT) or from the `[master]` folder at start.
 Every applied version is kept in `master_history` (append-only, guarded by triggers), and

@@ -28,8 +28,11 @@ from station.schemas.names import NAME_RE, NAME_RULE
 from station.settings import Config
 from station.store import chain
 from station.store.clock import clock_problem
+from station.store.draft import DraftMixin, draft_text
 from station.store.health import HealthMixin
 from station.store.ids import utc_now
+from station.store.instruments import InstrumentStateMixin
+from station.store.master_data import MasterDataMixin
 from station.store.model import (
     RECORD_TYPES,
     SCHEMA_ID,
@@ -47,7 +50,8 @@ from station.store.model import (
 from station.store.queries import Queries
 from station.store.retention import cutoff_ts, first_pinned_seq
 from station.store.schema import connect, connect_readonly
-from station.store.state import StateMixin, conflict_in, draft_text
+from station.store.spc_limits import SpcLimitsMixin
+from station.store.sync_state import SyncStateMixin, conflict_in
 
 log = logging.getLogger("station.store")
 
@@ -65,12 +69,20 @@ def _fmt_mb(value: float) -> str:
     return f"{value:.0f}" if value >= 10 else f"{value:.2g}"
 
 
-class Store(StateMixin, Queries, HealthMixin):
+class Store(
+    MasterDataMixin,
+    InstrumentStateMixin,
+    SpcLimitsMixin,
+    DraftMixin,
+    SyncStateMixin,
+    Queries,
+    HealthMixin,
+):
     """The append-only, hash-chained record store (see the module docstring).
 
     Records, delivery, budget and pruning are here; master data, local state and SPC limits
-    in `_store_state.py`; indexed queries (SPC values too) in `_store_queries.py`; plumbing in
-    `_store_base.py`.
+    in the mixins `master_data`, `instruments`, `spc_limits`, `draft` and `sync_state`; indexed
+    queries (SPC values too) in `queries`; plumbing in `base`.
     """
 
     @classmethod
@@ -90,7 +102,7 @@ class Store(StateMixin, Queries, HealthMixin):
         `site`/`station` go into every record's envelope. `budget_mb` (MiB of undelivered
         records) enables `check_can_start_inspection`; `retention_days` enables `prune`.
         `readonly` opens an existing store without writing anything, not even a `-wal`
-        (`_store_schema.connect_readonly`): for `station verify` and `station status`, which
+        (`schema.connect_readonly`): for `station verify` and `station status`, which
         must not create a store where a typo in `data_dir` points (only the bench and the
         sync daemon create one) and must work on a read-only copy.
 
@@ -237,7 +249,7 @@ class Store(StateMixin, Queries, HealthMixin):
         """Like `pending`, for the sync daemon's drain: (seq, type, MQTT payload) per record.
 
         The payload is byte for byte `Record.payload()`, spliced from the stored text
-        (`_store_chain.wire_payload`) instead of parsed into a `Record` and serialized again:
+        (`chain.wire_payload`) instead of parsed into a `Record` and serialized again:
         that round trip was a third of the daemon's CPU time per record.
         """
         with self._guard("read pending records") as conn:
@@ -347,7 +359,7 @@ class Store(StateMixin, Queries, HealthMixin):
     def prune(self, now: datetime) -> int:
         """Delete delivered records past retention; return how many.
 
-        What may go is `_store_retention`'s rule: a delivered prefix of the chain, never the
+        What may go is `retention`'s rule: a delivered prefix of the chain, never the
         newest record, older than `retention_days` both by `now` and by the newest record's
         `ts`, and older than anything a suspect list or the calibration interlock can still
         need. A wrong clock therefore prunes nothing recent. The chain stays verifiable from

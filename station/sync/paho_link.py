@@ -19,7 +19,7 @@ deliberate choice against `loop_start()` (paho-mqtt 2.x `Client.loop_misc` / `lo
 - Reconnects are the daemon's: capped exponential backoff with jitter, each attempt preceded
   by `drop_out_messages()` so that paho never re-sends its own in-memory backlog; the delivery
   window re-publishes from SQLite instead (pitfall 5, option b). `reconnect_on_failure` is off.
-- Delivery is decided only from PUBACK reason codes and QMS acks (`_sync_window`), never from
+- Delivery is decided only from PUBACK reason codes and QMS acks (`window`), never from
   `publish()`'s return value (pitfall 2).
 
 MQTT v5 throughout, so that a broker's refusal (e.g. an ACL, reason 0x87) is visible rather

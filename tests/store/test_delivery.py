@@ -103,7 +103,7 @@ def test_prune_removes_old_delivered_prefix_and_chain_stays_verifiable(
     ) as s:
         recs = [s.append("inspection", mk.inspection(serial=f"SN-{i}")) for i in range(60)]
         # A passing check of CAL-0042 after seq 45: the inspections before it can no longer
-        # be on its suspect list, so retention may take them (`_store_retention`, rule 3).
+        # be on its suspect list, so retention may take them (`retention`, rule 3).
         s.apply_master("instrument", "CAL-0042", {"id": "CAL-0042", "calibrated": "2027-01-10"})
         s.mark_delivered_upto(40)
         s.mark_delivered([45])  # delivered but behind an undelivered record: kept
