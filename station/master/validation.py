@@ -1,4 +1,4 @@
-"""Master data: validate QMS documents and turn them into the typed objects of the core.
+"""Master data validation: is a QMS document acceptable, and if not, why (one line each).
 
 Contract: `docs/contract/schemas/{plan,instrument,operator,standard}.schema.json` and
 `mqtt.md` ("Master data"). Two sources feed the same checks: the `[master] dir` folder, read
@@ -8,13 +8,12 @@ one short line `$.json.path: what is wrong (got VALUE)`.
 
 The JSON Schemas catch structure; `semantic_errors` catches what a schema cannot say
 (impossible calendar dates, lsl above usl, duplicate characteristic ids, NaN) so that the
-conversion in `to_model` never meets a value it cannot represent.
+conversion in `convert.to_model` never meets a value it cannot represent.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import math
 import re
 from collections.abc import Iterable, Iterator, Mapping
@@ -23,24 +22,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeGuard, get_args
 
-from station.core.model import (
-    Characteristic,
-    CharacteristicKind,
-    ChartKind,
-    DecisionRuleName,
-    Instrument,
-    InstrumentStatus,
-    MasterData,
-    NelsonRule,
-    Operator,
-    Plan,
-    PlanStatus,
-    Qualification,
-    SpcSpec,
-    Standard,
-)
-from station.core.timefmt import parse_date
-from station.schemas import MASTER_SCHEMA_IDS, validator
+from station.schemas import validator
 from station.schemas.names import NAME_RE, NAME_RULE
 
 if TYPE_CHECKING:  # jsonschema itself is imported on first validation (station.schemas)
@@ -48,7 +30,6 @@ if TYPE_CHECKING:  # jsonschema itself is imported on first validation (station.
 
 MasterKind = Literal["plan", "instrument", "operator", "standard"]  # also schema names
 MASTER_KINDS: tuple[MasterKind, ...] = get_args(MasterKind)
-log = logging.getLogger(__name__)
 # What the schemas' patterns mean, for messages a technician can act on. Python's `$` also
 # matches before a final "\n", so the schemas' own `^...$` patterns let "CAL-1\n" through;
 # semantic_errors re-checks with \Z.
@@ -380,258 +361,3 @@ def validate_master(kind: str, doc: Any, expected_id: str | None = None) -> list
         got = show_json(doc.get("id"))
         out.append(f"$.id: must equal the id in the topic {show_json(expected_id)} (got {got})")
     return out
-
-
-def _strict_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise ValueError(f"duplicate key {show_json(key)} in one object")
-        out[key] = value
-    return out
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-def parse_json(text: str | bytes) -> Any:
-    """Parse strict JSON: no NaN/Infinity, no duplicate keys (the later would silently win).
-
-    Raises:
-        ValueError: a `json.JSONDecodeError` (with lineno/colno) or a plain ValueError.
-    """
-    try:
-        return json.loads(text, object_pairs_hook=_strict_object, parse_constant=_reject_constant)
-    except RecursionError:
-        raise ValueError("nested too deeply") from None
-
-
-def _read_doc(path: Path) -> tuple[Any, str | None]:
-    try:
-        return parse_json(path.read_bytes().decode("utf-8")), None
-    except OSError as exc:
-        return None, f"{path}: cannot read: {exc.strerror or exc}"
-    except UnicodeDecodeError as exc:
-        return None, f"{path}: not UTF-8 text (bad byte at offset {exc.start})"
-    except json.JSONDecodeError as exc:
-        return None, f"{path}: line {exc.lineno}, column {exc.colno}: invalid JSON: {exc.msg}"
-    except ValueError as exc:
-        return None, f"{path}: invalid JSON: {exc}"
-
-
-def load_master_dir(folder: Path) -> tuple[list[MasterDoc], list[str]]:
-    """Read every `*.json` file of `folder` (sorted by name), one master document per file.
-
-    Returns the valid documents and one `FILE: $.path: ... (got VALUE)` line per problem.
-    A (kind, id) defined twice is an error naming both files; plans are keyed by (id, rev),
-    so several revisions of one plan may sit side by side. The first file keeps its place.
-    """
-    if not folder.is_dir():
-        return [], [f"{folder}: master-data folder does not exist"]
-    docs: list[MasterDoc] = []
-    problems: list[str] = []
-    seen: dict[tuple[str, str, str | None], Path] = {}
-    for path in sorted(p for p in folder.glob("*.json") if p.is_file()):
-        doc, error = _read_doc(path)
-        if error is not None:
-            problems.append(error)
-            continue
-        if not isinstance(doc, dict):
-            problems.append(f"{path}: $: must be a JSON object (got {show_json(doc)})")
-            continue
-        schema = doc.get("schema", ...)
-        kind = MASTER_SCHEMA_IDS.get(schema) if isinstance(schema, str) else None
-        if kind is None:
-            known = ", ".join(show_json(s) for s in MASTER_SCHEMA_IDS)
-            what = "required key is missing" if schema is ... else "unknown master-data schema"
-            got = "" if schema is ... else f" (got {show_json(schema)})"
-            problems.append(f"{path}: $.schema: {what}{got}; expected one of {known}")
-            continue
-        lines = validate_master(kind, doc)
-        if lines:
-            problems += [f"{path}: {line}" for line in lines]
-            continue
-        item = MasterDoc(kind=kind, id=doc["id"], doc=doc, path=path)
-        key = (kind, item.id, item.rev)
-        if key in seen:
-            what = f"{kind} {show_json(item.id)}" + (
-                f" rev {show_json(item.rev)}" if item.rev else ""
-            )
-            problems.append(f"{path}: $.id: {what} is also defined in {seen[key]}")
-            continue
-        seen[key] = path
-        docs.append(item)
-    return docs, problems
-
-
-def _enum(value: Any, literal: Any) -> Any:
-    if value not in get_args(literal):
-        raise MasterDataError(f"{show_json(value)} is not one of {', '.join(get_args(literal))}")
-    return value
-
-
-def _opt_float(value: Any) -> float | None:
-    return None if value is None else float(value)
-
-
-# The schema's `default` keywords are the model's field defaults: taken from there, once.
-_SPC = SpcSpec()
-_CHARACTERISTIC = Characteristic(id="", kind="variable")
-
-
-def _spc(doc: Mapping[str, Any]) -> SpcSpec:
-    return SpcSpec(
-        chart=_enum(doc.get("chart", _SPC.chart), ChartKind),
-        subgroup=int(doc.get("subgroup", _SPC.subgroup)),
-        rules=tuple(_enum(r, NelsonRule) for r in doc.get("rules", _SPC.rules)),
-        baseline=int(doc.get("baseline", _SPC.baseline)),
-        center=_opt_float(doc.get("center")),
-        ucl=_opt_float(doc.get("ucl")),
-        lcl=_opt_float(doc.get("lcl")),
-    )
-
-
-def _characteristic(c: Mapping[str, Any]) -> Characteristic:
-    spc = c.get("spc")
-    return Characteristic(
-        id=str(c["id"]),
-        kind=_enum(c["kind"], CharacteristicKind),
-        name=str(c.get("name", _CHARACTERISTIC.name)),
-        nominal=_opt_float(c.get("nominal")),
-        lsl=_opt_float(c.get("lsl")),
-        usl=_opt_float(c.get("usl")),
-        unit=c.get("unit"),
-        instrument_type=c.get("instrument_type"),
-        samples=int(c.get("samples", _CHARACTERISTIC.samples)),
-        rule=_enum(c.get("rule", _CHARACTERISTIC.rule), DecisionRuleName),
-        critical=bool(c.get("critical", _CHARACTERISTIC.critical)),
-        spc=None if spc is None else _spc(spc),
-    )
-
-
-def _convert(kind: str, d: Mapping[str, Any]) -> Plan | Instrument | Operator | Standard:
-    if kind == "plan":
-        return Plan(
-            id=d["id"],
-            rev=d["rev"],
-            status=_enum(d["status"], PlanStatus),
-            part_numbers=tuple(d["part_numbers"]),
-            characteristics=tuple(_characteristic(c) for c in d["characteristics"]),
-            title=d.get("title", ""),
-            qualifications=tuple(d.get("qualifications", ())),
-            instruction=d.get("instruction", ""),
-        )
-    if kind == "instrument":
-        return Instrument(
-            id=d["id"],
-            type=d["type"],
-            status=_enum(d["status"], InstrumentStatus),
-            cal_due=parse_date(d["cal_due"]),
-            unit=d["unit"],
-            resolution=float(d["resolution"]),
-            description=d.get("description", ""),
-            u=_opt_float(d.get("u")),
-            mpe=_opt_float(d.get("mpe")),
-            check_interval_h=_opt_float(d.get("check_interval_h")),
-        )
-    if kind == "operator":
-        quals = d["qualifications"]
-        return Operator(
-            id=d["id"],
-            name=d["name"],
-            badge=d["badge"],
-            qualifications=tuple(
-                Qualification(
-                    q["code"], None if q.get("expires") is None else parse_date(q["expires"])
-                )
-                for q in quals
-            ),
-            active=bool(d.get("active", True)),
-        )
-    if kind == "standard":
-        return Standard(
-            id=d["id"],
-            type=d["type"],
-            value=float(d["value"]),
-            unit=d["unit"],
-            uncertainty=float(d["uncertainty"]),
-            cal_due=parse_date(d["cal_due"]),
-        )
-    raise MasterDataError(f"unknown master-data kind {show_json(kind)}")
-
-
-def to_model(kind: str, doc: Mapping[str, Any]) -> Plan | Instrument | Operator | Standard:
-    """Convert a document that passed `validate_master` into its typed core object.
-
-    Raises:
-        MasterDataError: the document was not valid (call `validate_master` first).
-    """
-    try:
-        return _convert(kind, doc)
-    except MasterDataError:
-        raise
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise MasterDataError(
-            f"{kind} {show_json(doc.get('id'))}: not valid master data: {exc!r}"
-        ) from exc
-
-
-def master_snapshot(docs: Iterable[MasterDoc | tuple[str, Mapping[str, Any]]]) -> MasterData:
-    """Build the typed snapshot from valid documents (`MasterDoc`s or `(kind, doc)` pairs).
-
-    Every plan revision is kept (the core picks the released one); each kind is sorted by id
-    (plans by id, then rev) so that equal inputs give equal snapshots.
-    """
-    plans: list[Plan] = []
-    instruments: list[Instrument] = []
-    operators: list[Operator] = []
-    standards: list[Standard] = []
-    for item in docs:
-        kind, doc = (item.kind, item.doc) if isinstance(item, MasterDoc) else item
-        # A store written by an older station may hold a document today's bounds refuse
-        # (issue 13.4: a resolution of 10**400 kept the bench from starting). Such a document
-        # is left out, so the bench refuses what it names as unknown instead of crashing.
-        problems = semantic_errors(kind, doc)
-        if problems:
-            log.warning(
-                "master data %s %s left out: %s", kind, show_json(doc.get("id")), problems[0]
-            )
-            continue
-        try:
-            obj = to_model(kind, doc)
-        except MasterDataError as exc:
-            log.warning("master data left out: %s", exc)
-            continue
-        if isinstance(obj, Plan):
-            plans.append(obj)
-        elif isinstance(obj, Instrument):
-            instruments.append(obj)
-        elif isinstance(obj, Operator):
-            operators.append(obj)
-        else:
-            standards.append(obj)
-    return MasterData(
-        plans=tuple(sorted(plans, key=lambda p: (p.id, p.rev))),
-        instruments=tuple(sorted(instruments, key=lambda i: i.id)),
-        operators=tuple(sorted(operators, key=lambda o: o.id)),
-        standards=tuple(sorted(standards, key=lambda s: s.id)),
-    )
-
-
-__all__ = [
-    "BOUNDS",
-    "MASTER_KINDS",
-    "MAX_VALUE",
-    "Bound",
-    "MasterDataError",
-    "MasterDoc",
-    "MasterKind",
-    "load_master_dir",
-    "master_snapshot",
-    "parse_json",
-    "semantic_errors",
-    "show_json",
-    "to_model",
-    "validate_master",
-]
