@@ -25,9 +25,9 @@ from typing import Any, Literal
 
 from station import __version__
 from station.core.timefmt import format_ts
-from station.schemas import schema_errors
 from station.settings import Config
 from station.store import Store, StoreError
+from station.sync.acks import AckWindow, Conflict, Ignore, judge_ack
 from station.sync.link import (
     Connected,
     Disconnected,
@@ -40,7 +40,6 @@ from station.sync.link import (
 from station.sync.master_inbox import MasterInbox
 from station.sync.notify import Notifier
 from station.sync.pacing import Backoff
-from station.sync.payload import ACK_MAX_BYTES, PayloadRejected, parse_payload
 from station.sync.security import describe_tls_error
 from station.sync.window import DeliveryWindow
 
@@ -324,79 +323,33 @@ class SyncDaemon:
             log.warning("ignoring a message on an unexpected topic %r", topic)
 
     def _ack(self, payload: bytes) -> None:
-        """A QMS ack `{"seq": N, "hash": H}` (contract mqtt.md, "Delivery"): accepted only
-        when N is a seq this daemon has published and H is this station's own record N."""
+        """A QMS ack `{"seq": N, "hash": H}`, judged by `acks.judge_ack` (accepted only when N
+        is a seq this daemon has published and H is this station's own record N)."""
         if self.mqtt.ack != "central":
             return
-        where = self.topics.ack
-        try:
-            doc = parse_payload(payload, max_bytes=ACK_MAX_BYTES)
-        except PayloadRejected as exc:
-            log.warning("ignoring a malformed ack on %s: %s", where, exc)
-            return
-        problems = schema_errors("ack", doc)
-        if problems:
-            log.warning("ignoring an invalid ack on %s: %s", where, "; ".join(problems)[:500])
-            return
-        seq, digest = int(doc["seq"]), str(doc["hash"])
-        window = self.window
-        if seq <= window.acked:
-            # Two resends answered with the same ack: the QMS had time to see seq + 1
-            # again (one could race a batch of old copies still in its queue).
-            if seq == window.acked and window.resend_streak >= 2 and window.awaiting:
-                self._stalled(seq)
-            return  # old news (a re-ack of what is delivered): nothing changes
-        info = self.store.delivery_info(seq)
-        if info is None:
-            log.error(
-                "ignoring an ack for seq %d: this station holds no record %d (last seq %d);"
-                " does the QMS hold records of another store under this station id?",
-                seq,
-                seq,
-                self.store.last_seq(),
-            )
-            return
-        state, own = info
-        if state == "pending" and seq > window.sent_max:
-            log.error(
-                "ignoring an ack for seq %d: this station has not published it (forged, or"
-                " from another store under this station id); nothing is marked delivered",
-                seq,
-            )
-            return
-        if digest != own:
-            detail = (
-                f"ack hash mismatch at seq {seq}: the QMS holds another record {seq}"
-                f" (hash {digest[:12]}…, this station's is {own[:12]}…); this station's records"
-                f" from seq {window.acked + 1} stay pending until a person resolves it"
-            )
-            log.error("ignoring an ack: %s (docs/operations.md, seq conflict)", detail)
-            self._keep_conflict(seq, detail)
-            return
-        window.central_ack(seq, self.clock())
-        if self._conflict_seq is not None and seq >= self._conflict_seq:
-            self.store.clear_sync_conflict(seq)
-            self._conflict_seq = None
-            log.info("the QMS acked seq %d with this station's hash: the conflict is resolved", seq)
-
-    def _keep_conflict(self, seq: int, detail: str) -> None:
-        if self._conflict_seq is None or seq < self._conflict_seq:
-            self.store.set_sync_conflict(seq, detail)
-            self._conflict_seq = seq
-
-    def _stalled(self, seq: int) -> None:
-        """The QMS answers, yet after a resend it still acks `seq` and not `seq + 1`: it holds
-        a gap or a conflicting record there (it never acks past one)."""
-        nxt = seq + 1
-        if self._conflict_seq is not None and self._conflict_seq <= nxt:
-            return
-        detail = (
-            f"the QMS keeps acking seq {seq} after seq {nxt} was published again: it does not"
-            f" accept seq {nxt} (a conflicting record or a broken link at the QMS); this"
-            f" station's records from seq {nxt} stay pending until a person resolves it"
-        )
-        log.error("%s (docs/operations.md, seq conflict)", detail)
-        self._keep_conflict(nxt, detail)
+        w = self.window
+        state = AckWindow(w.acked, w.sent_max, w.resend_streak, bool(w.awaiting))
+        verdict = judge_ack(payload, state, self.store.delivery_info, self.store.last_seq)
+        if isinstance(verdict, Ignore):
+            if verdict.error:
+                log.error("%s", verdict.reason)
+            elif verdict.detail:
+                log.warning("%s on %s: %s", verdict.reason, self.topics.ack, verdict.detail)
+        elif isinstance(verdict, Conflict):
+            if self._conflict_seq is not None and self._conflict_seq <= verdict.seq:
+                return  # already kept, at this seq or before it
+            log.error("ignoring an ack: %s (docs/operations.md, seq conflict)", verdict.detail)
+            self.store.set_sync_conflict(verdict.seq, verdict.detail)
+            self._conflict_seq = verdict.seq
+        else:
+            w.central_ack(verdict.seq, self.clock())
+            if self._conflict_seq is not None and verdict.seq >= self._conflict_seq:
+                self.store.clear_sync_conflict(verdict.seq)
+                self._conflict_seq = None
+                log.info(
+                    "the QMS acked seq %d with this station's hash: the conflict is resolved",
+                    verdict.seq,
+                )
 
     # -- the loop -----------------------------------------------------------------------------
 
