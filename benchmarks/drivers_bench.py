@@ -28,7 +28,7 @@ from pymodbus.client import ModbusSerialClient, ModbusTcpClient
 from serial_bench import serial_frames_parsed_per_s
 
 from drivers.modbus import ModbusDriver
-from station.settings import InputSettings
+from drivers.params import ModbusParams
 
 
 def _interleaved(
@@ -70,15 +70,8 @@ def modbus_rates(seconds: float, rounds: int, *, rtu: bool) -> tuple[float, floa
     """Reads/s (driver, raw) of the round with the median ratio, one simulated instrument."""
     batch = 5 if rtu else 100
     with instrument_process(rtu=rtu) as url:
-        settings = InputSettings(
-            name="bench",
-            driver="modbus",
-            mode="poll",
-            url=None if rtu else url,
-            port=url if rtu else None,
-            timeout_s=2.0,
-        )
-        driver = ModbusDriver(settings)
+        params = ModbusParams(url=None if rtu else url, port=url if rtu else None, timeout_s=2.0)
+        driver = ModbusDriver("bench", params)
         driver.open()
         port = int(url.rsplit(":", 1)[1])
         raw: ModbusTcpClient | ModbusSerialClient = (

@@ -29,9 +29,9 @@ import serial
 from drivers import mahr, mitutoyo, mtsics, sylvac
 from drivers.ascii_line import compile_pattern, parse_line
 from drivers.mitutoyo import MitutoyoDriver
+from drivers.params import SerialParams
 from sim import gauge_formats as fmt
 from sim.serial_gauge import SerialGaugeSim
-from station.settings import InputSettings
 
 ASCII_PATTERN = compile_pattern(r"^(?P<value>[+-]?\d+(\.\d+)?)\s*(?P<unit>\w+)?$")
 
@@ -95,9 +95,7 @@ def end_to_end_rates(seconds: float) -> tuple[float, float]:
         tempfile.TemporaryDirectory() as tmp,
         SerialGaugeSim("mitutoyo", Path(tmp) / "caliper", value="12.346") as sim,
     ):
-        driver = MitutoyoDriver(
-            InputSettings(name="bench", driver="mitutoyo", port=sim.path, mode="poll")
-        )
+        driver = MitutoyoDriver("bench", SerialParams(port=sim.path, mode="poll"))
         driver.open()
         try:
             done, started = 0, time.perf_counter()

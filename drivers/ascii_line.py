@@ -25,8 +25,8 @@ from typing import Any
 from drivers.base import ParseError
 from drivers.frames import MAX_LINE_BYTES, Frame, plausible_decimal, show
 from drivers.line_driver import LineDriver
+from drivers.params import AsciiParams
 from drivers.serial_line import InvalidSettings, LineParams
-from station.settings import InputSettings
 
 MAX_PATTERN_LINE = MAX_LINE_BYTES
 """The longest line a pattern is ever applied to (the serial layer already splits longer runs
@@ -130,24 +130,20 @@ class AsciiDriver(LineDriver):
     PROTOCOL = "ascii"
     DEFAULT_LINE = LineParams(baudrate=9600, bytesize=8, parity="N", stopbits=1)
 
-    def __init__(self, settings: InputSettings) -> None:
-        if not settings.pattern:
-            raise InvalidSettings(f"input {settings.name!r}: driver 'ascii' needs a pattern")
+    def __init__(self, name: str, params: AsciiParams) -> None:
         try:
-            self.pattern = compile_pattern(settings.pattern)
+            self.pattern = compile_pattern(params.pattern)
         except InvalidSettings as exc:
-            raise InvalidSettings(f"input {settings.name!r}: {exc}") from exc
-        if settings.mode == "poll" and not settings.request:
-            raise InvalidSettings(
-                f"input {settings.name!r}: driver 'ascii' in poll mode needs a request"
-            )
+            raise InvalidSettings(f"input {name!r}: {exc}") from exc
+        if params.mode == "poll" and not params.request:
+            raise InvalidSettings(f"input {name!r}: driver 'ascii' in poll mode needs a request")
         try:
-            self._request = (settings.request or "").encode("latin-1")
+            self._request = (params.request or "").encode("latin-1")
         except UnicodeEncodeError as exc:
             raise InvalidSettings(
-                f"input {settings.name!r}: request {settings.request!r} is not latin-1 text"
+                f"input {name!r}: request {params.request!r} is not latin-1 text"
             ) from exc
-        super().__init__(settings)
+        super().__init__(name, params)
 
     def parse(self, line: bytes) -> Frame | None:
         return parse_line(self.pattern, line)

@@ -32,7 +32,7 @@ from drivers.base import DeviceDisconnected, DeviceTimeout, DriverError, ParseEr
 from drivers.frames import plausible_decimal
 from drivers.linux_input import InputDevice, InputEvent, key_name
 from drivers.linux_input import codes as ecodes
-from station.settings import InputSettings
+from drivers.params import KeyboardParams
 
 RECONNECT_MIN_S = 0.25
 RECONNECT_MAX_S = 5.0
@@ -337,17 +337,22 @@ class KeyboardDriver:
     """Driver "keyboard": a gauge interface that types numbers (USB-ITN in keyboard mode)."""
 
     def __init__(
-        self, settings: InputSettings, *, opener: Callable[[str], EventSource] = open_grabbed
+        self,
+        name: str,
+        params: KeyboardParams,
+        *,
+        opener: Callable[[str], EventSource] = open_grabbed,
     ) -> None:
-        if settings.device is None:
+        # The type guarantees a string; an empty one is still no device.
+        if not params.device:
             raise DriverError(
-                f"input {settings.name!r}: driver 'keyboard' needs device = "
+                f"input {name!r}: driver 'keyboard' needs device = "
                 "'/dev/input/by-id/…-event-kbd' (got none)"
             )
-        self.name = settings.name
-        self.settings = settings
+        self.name = name
+        self.params = params
         self._reader = KeyLineReader(
-            settings.device, what=f"input {settings.name!r} ({settings.device})", opener=opener
+            params.device, what=f"input {name!r} ({params.device})", opener=opener
         )
 
     def open(self) -> None:
@@ -374,7 +379,7 @@ class KeyboardDriver:
             )
         value = plausible_decimal(text, self._reader.what)
         return Reading(
-            value=float(value), unit=self.settings.unit, raw=line, monotonic=monotonic, wall=wall
+            value=float(value), unit=self.params.unit, raw=line, monotonic=monotonic, wall=wall
         )
 
 

@@ -29,8 +29,8 @@ from drivers.base import (
     Reading,
 )
 from drivers.frames import Frame, show
+from drivers.params import DriverName, SerialParams
 from drivers.serial_line import InvalidSettings, LineParams, SerialLine, resolve_line
-from station.settings import DriverName, InputSettings
 
 log = logging.getLogger(__name__)
 
@@ -51,17 +51,16 @@ class LineDriver:
     REQUEST: ClassVar[bytes] = b""
     DEFAULT_UNIT: ClassVar[str | None] = None
 
-    def __init__(self, settings: InputSettings) -> None:
-        if not settings.port:
+    def __init__(self, name: str, params: SerialParams) -> None:
+        # The type guarantees a string; an empty one is still no port.
+        if not params.port:
             raise InvalidSettings(
-                f"input {settings.name!r}: driver {self.PROTOCOL!r} needs a port"
+                f"input {name!r}: driver {self.PROTOCOL!r} needs a port"
                 " (device path or pyserial URL), got none"
             )
-        self.name = settings.name
-        self.settings = settings
-        self.line = SerialLine(
-            settings.name, settings.port, resolve_line(settings, self.DEFAULT_LINE)
-        )
+        self.name = name
+        self.params = params
+        self.line = SerialLine(name, params.port, resolve_line(params, self.DEFAULT_LINE))
         self._request_pending = False
 
     # --- Driver protocol ---------------------------------------------------------------------
@@ -81,7 +80,7 @@ class LineDriver:
 
     def request(self) -> None:
         """Poll mode: drop stale input and send the protocol's request. Push mode: no-op."""
-        if self.settings.mode != "poll":
+        if self.params.mode != "poll":
             return
         self._send_request(self.request_bytes())
 
@@ -103,7 +102,7 @@ class LineDriver:
                         f" last rejected: {rejected}"
                     )
                 silent = self.line.received == received_before and not self.line.pending
-                if self.settings.mode != "poll" and silent:
+                if self.params.mode != "poll" and silent:
                     # Nothing at all arrived: at a push-mode gauge that means nobody pressed.
                     raise DeviceTimeout(
                         f"no value from {self.name} within {timeout:g} s (push mode: press"
@@ -152,7 +151,7 @@ class LineDriver:
         """Build the `Reading`; raises UnstableReading etc. in subclasses that need it."""
         return Reading(
             value=float(frame.value),
-            unit=frame.unit or self.settings.unit or self.DEFAULT_UNIT,
+            unit=frame.unit or self.params.unit or self.DEFAULT_UNIT,
             raw=line.decode("latin-1"),
             monotonic=at,
             wall=datetime.now(UTC),

@@ -62,8 +62,8 @@ from drivers.base import (
     Reading,
 )
 from drivers.float32 import scaled, shortest_decimal
+from drivers.params import DataType, ModbusParams, WordOrder
 from drivers.serial_line import LineParams, resolve_line
-from station.settings import DataType, InputSettings, WordOrder
 
 # Every pymodbus failure becomes a DriverError with full context; without a handler the
 # library's own error lines would reach Python's last-resort stderr handler and duplicate
@@ -162,30 +162,28 @@ _links_lock = threading.Lock()
 
 
 class ModbusDriver:
-    """A Modbus register (holding or input) read as one value, scaled, in `settings.unit`."""
+    """A Modbus register (holding or input) read as one value, scaled, in `params.unit`."""
 
-    def __init__(self, settings: InputSettings) -> None:
-        if settings.driver != "modbus":
-            raise DriverError(f"input {settings.name!r}: driver is {settings.driver!r}, not modbus")
-        self.name = settings.name
-        self.settings = settings
+    def __init__(self, name: str, params: ModbusParams) -> None:
+        self.name = name
+        self.params = params
         self._tcp: tuple[str, int] | None = None
-        if settings.url is not None:
-            self._tcp = _parse_tcp_url(settings.name, settings.url)
-            self.where = settings.url
-        elif settings.port is not None:
-            self.where = settings.port
+        if params.url is not None:
+            self._tcp = _parse_tcp_url(name, params.url)
+            self.where = params.url
+        elif params.port is not None:
+            self.where = params.port
         else:
             raise DriverError(
-                f"input {settings.name!r}: modbus needs url = 'tcp://host:port' "
+                f"input {name!r}: modbus needs url = 'tcp://host:port' "
                 "or port = serial device for RTU (got neither)"
             )
         self.function = (
             "read_holding_registers"
-            if settings.register_type == "holding"
+            if params.register_type == "holding"
             else "read_input_registers"
         )
-        self.count = register_count(settings.data_type)
+        self.count = register_count(params.data_type)
         self._link: _Link | None = None
 
     # -- Driver protocol -------------------------------------------------------------------
@@ -203,7 +201,7 @@ class ModbusDriver:
         with link.lock:
             if link.client.connected:
                 return
-            link.client.comm_params.timeout_connect = self.settings.timeout_s
+            link.client.comm_params.timeout_connect = self.params.timeout_s
             if not link.client.connect():
                 reason = self._why_not_connected()
                 link.failed(reason)
@@ -226,7 +224,7 @@ class ModbusDriver:
         """No-op: the register read in `read()` is the request (Modbus is poll-only)."""
 
     def read(self, timeout: float) -> Reading:
-        """Read the register(s) now, waiting at most min(`timeout`, settings.timeout_s).
+        """Read the register(s) now, waiting at most min(`timeout`, params.timeout_s).
 
         Raises:
             DeviceTimeout: the unit did not answer in time.
@@ -242,7 +240,7 @@ class ModbusDriver:
         self._wait_backoff(link, deadline)
         with link.lock:
             # A floor keeps a zero budget from turning into a failed non-blocking connect.
-            wait = max(0.01, min(deadline - time.monotonic(), self.settings.timeout_s))
+            wait = max(0.01, min(deadline - time.monotonic(), self.params.timeout_s))
             link.client.comm_params.timeout_connect = wait
             if not link.client.connected and not link.client.connect():
                 reason = self._why_not_connected()
@@ -284,10 +282,10 @@ class ModbusDriver:
     # -- internals -------------------------------------------------------------------------
 
     def _context(self) -> str:
-        return f"input {self.name!r} ({self.where}, unit {self.settings.unit_id})"
+        return f"input {self.name!r} ({self.where}, unit {self.params.unit_id})"
 
     def _call(self) -> str:
-        return f"{self.function}(address={self.settings.register}, count={self.count})"
+        return f"{self.function}(address={self.params.register}, count={self.count})"
 
     def _timed_out(self, link: _Link) -> None:
         """After TCP_TIMEOUTS_BEFORE_RECONNECT timeouts in a row, drop the TCP connection.
@@ -306,7 +304,7 @@ class ModbusDriver:
         if self._tcp is not None:
             return (
                 f"cannot connect to {self.where} (refused, unreachable or no answer "
-                f"within {self.settings.timeout_s:g} s)"
+                f"within {self.params.timeout_s:g} s)"
             )
         if "://" not in self.where:
             if not os.path.exists(self.where):
@@ -316,14 +314,14 @@ class ModbusDriver:
         return f"cannot open {self.where} (in use by another program, or not a serial port)"
 
     def _attach(self) -> _Link:
-        s = self.settings
+        s = self.params
         with _links_lock:
             if self._tcp is not None:
                 host, port = self._tcp
                 # A TCP link per input: a silent unit id must not hold up the others.
                 key = f"tcp:{id(self)}"
                 client: ModbusTcpClient | ModbusSerialClient = ModbusTcpClient(
-                    host, port=port, timeout=s.timeout_s, retries=0, name=s.name
+                    host, port=port, timeout=s.timeout_s, retries=0, name=self.name
                 )
                 link = _Link(key, client, None, threading.Lock())
                 _links[key] = link
@@ -351,7 +349,7 @@ class ModbusDriver:
                         stopbits=cast(int, line.stopbits),
                         timeout=s.timeout_s,
                         retries=0,
-                        name=s.name,
+                        name=self.name,
                     )
                     link = _Link(key, client, line, threading.Lock())
                     _links[key] = link
@@ -370,7 +368,7 @@ class ModbusDriver:
         time.sleep(wait)
 
     def _execute(self, link: _Link) -> ModbusPDU:
-        s = self.settings
+        s = self.params
         if s.register_type == "holding":
             return link.client.read_holding_registers(
                 s.register, count=self.count, device_id=s.unit_id
@@ -390,19 +388,17 @@ class ModbusDriver:
         registers = list(response.registers)
         raw = format_registers(registers)
         try:
-            number = decode_registers(registers, self.settings.data_type, self.settings.word_order)
+            number = decode_registers(registers, self.params.data_type, self.params.word_order)
         except ParseError as exc:
             raise ParseError(f"{self._context()}: {self._call()}: {exc} ({raw})") from None
-        value = _value(number, self.settings.scale)
+        value = _value(number, self.params.scale)
         if not math.isfinite(value):
             raise ImplausibleValue(
-                f"{self._context()}: {self._call()}: {self.settings.data_type} "
-                f"{self.settings.word_order} registers {raw} decode to {number} "
+                f"{self._context()}: {self._call()}: {self.params.data_type} "
+                f"{self.params.word_order} registers {raw} decode to {number} "
                 "(not a measurement)"
             )
-        return Reading(
-            value=value, unit=self.settings.unit, raw=raw, monotonic=monotonic, wall=wall
-        )
+        return Reading(value=value, unit=self.params.unit, raw=raw, monotonic=monotonic, wall=wall)
 
 
 def _value(number: int | float, scale: float) -> float:

@@ -44,6 +44,7 @@ from drivers.base import (
 )
 from drivers.frames import Frame, plausible_decimal, show
 from drivers.line_driver import LineDriver, renamed
+from drivers.params import MtsicsParams
 from drivers.serial_line import LineParams
 
 log = logging.getLogger(__name__)
@@ -149,14 +150,18 @@ class MtsicsDriver(LineDriver):
     REQUEST = STABLE_REQUEST
     DEFAULT_UNIT = None
 
+    def __init__(self, name: str, params: MtsicsParams) -> None:
+        super().__init__(name, params)
+        self.accept_dynamic = params.accept_dynamic
+
     def parse(self, line: bytes) -> Frame | None:
         return parse_frame(line)
 
     def request_bytes(self) -> bytes:
-        return IMMEDIATE_REQUEST if self.settings.accept_dynamic else STABLE_REQUEST
+        return IMMEDIATE_REQUEST if self.accept_dynamic else STABLE_REQUEST
 
     def reading(self, frame: Frame, line: bytes, at: float) -> Reading:
-        if not frame.stable and not self.settings.accept_dynamic:
+        if not frame.stable and not self.accept_dynamic:
             raise UnstableReading(
                 f"{self.name}: dynamic (not settled) weight {show(line)} rejected;"
                 " wait for the balance to settle"
@@ -188,7 +193,7 @@ class MtsicsDriver(LineDriver):
         self, command: bytes, ident: str, done: tuple[str, ...], what: str, timeout: float | None
     ) -> tuple[Reply, bytes, float]:
         """Send a command and wait for its reply: `done` statuses return, others raise."""
-        wait = max(self.settings.timeout_s, COMMAND_TIMEOUT_S) if timeout is None else timeout
+        wait = max(self.params.timeout_s, COMMAND_TIMEOUT_S) if timeout is None else timeout
         deadline = time.monotonic() + wait
         self._send_request(command)
         try:

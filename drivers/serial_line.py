@@ -29,7 +29,7 @@ import serial
 
 from drivers.base import DeviceDisconnected, DeviceTimeout, DriverError
 from drivers.frames import MAX_LINE_BYTES, LineBuffer, show
-from station.settings import InputSettings
+from drivers.params import ModbusParams, SerialParams
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ WRITE_TIMEOUT_S = 1.0
 
 
 class InvalidSettings(DriverError, ValueError):
-    """Input settings a driver cannot use (bad URL, missing port or pattern). A `DriverError`
+    """Input settings a driver cannot use (bad URL, empty port, bad pattern). A `DriverError`
     so that `station read` and the factory report it like any driver failure, and a
     `ValueError` because it is bad input, not a device problem: it is never retried."""
 
@@ -65,13 +65,13 @@ class LineParams:
         return f"{self.baudrate} {self.bytesize}{self.parity}{stop}"
 
 
-def resolve_line(settings: InputSettings, default: LineParams) -> LineParams:
+def resolve_line(params: SerialParams | ModbusParams, default: LineParams) -> LineParams:
     """The configured line settings, each one falling back to the driver's default."""
     return LineParams(
-        baudrate=settings.baudrate if settings.baudrate is not None else default.baudrate,
-        bytesize=settings.bytesize if settings.bytesize is not None else default.bytesize,
-        parity=settings.parity if settings.parity is not None else default.parity,
-        stopbits=settings.stopbits if settings.stopbits is not None else default.stopbits,
+        baudrate=params.baudrate if params.baudrate is not None else default.baudrate,
+        bytesize=params.bytesize if params.bytesize is not None else default.bytesize,
+        parity=params.parity if params.parity is not None else default.parity,
+        stopbits=params.stopbits if params.stopbits is not None else default.stopbits,
     )
 
 

@@ -23,8 +23,8 @@ import json
 import sys
 
 from drivers.base import Driver, DriverError, Reading
-from drivers.factory import open_driver
 from station.core.timefmt import format_ts
+from station.devices import open_driver
 from station.settings import Config
 
 EXIT_OK = 0

@@ -10,21 +10,27 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import tzinfo
 from pathlib import Path
-from typing import Literal, get_args
+from typing import Literal
 from zoneinfo import ZoneInfo
+
+from drivers.params import (
+    DRIVER_NAMES,
+    AsciiParams,
+    DataType,
+    DriverName,
+    DriverParams,
+    InputMode,
+    KeyboardParams,
+    ModbusParams,
+    MtsicsParams,
+    Parity,
+    RegisterType,
+    SerialParams,
+    WordOrder,
+)
 
 AckMode = Literal["central", "broker"]
 ScannerKind = Literal["keyboard", "serial", "evdev"]
-DriverName = Literal["mitutoyo", "sylvac", "mahr", "mtsics", "ascii", "modbus", "keyboard"]
-InputMode = Literal["push", "poll"]
-Parity = Literal["N", "E", "O", "M", "S"]
-RegisterType = Literal["holding", "input"]
-DataType = Literal["int16", "uint16", "int32", "uint32", "float32"]
-WordOrder = Literal["big", "little"]
-
-DRIVER_NAMES: tuple[DriverName, ...] = get_args(DriverName)
-
-
 IndeterminateAction = Literal["remeasure", "hold"]
 
 
@@ -96,43 +102,135 @@ class ScannerSettings:
     baudrate: int = 9600
 
 
+PARAMS_OF: dict[DriverName, type[DriverParams]] = {
+    "mitutoyo": SerialParams,
+    "sylvac": SerialParams,
+    "mahr": SerialParams,
+    "mtsics": MtsicsParams,
+    "ascii": AsciiParams,
+    "modbus": ModbusParams,
+    "keyboard": KeyboardParams,
+}
+"""The parameter type each contract driver name takes: exactly that type, not a subclass (an
+`AsciiParams` is a `SerialParams`, but a "mitutoyo" input has no pattern)."""
+
+DEFAULT_DEBOUNCE_MS = 150
+
+
 @dataclass(frozen=True)
 class InputSettings:
-    """One `[[inputs]]` entry. Keys that do not apply to the driver stay at their defaults;
-    the parser rejects driver-foreign keys, so a value here was either given or defaulted."""
+    """One `[[inputs]]` entry: what the station needs to know about the input, and `params`,
+    what its driver is given (the family's type from `drivers.params`, tagged by `driver`).
+
+    The driver-specific keys also read as attributes under their contract names (`port`,
+    `pattern`, `unit_id`...), None where the key does not apply to the driver: the entry as
+    the technician wrote it. Drivers read `params`.
+    """
 
     name: str
     driver: DriverName
-    mode: InputMode = "push"
+    params: DriverParams
     instrument: str | None = None
-    # Serial line (mitutoyo, sylvac, mahr, mtsics, ascii, modbus RTU); None = driver default.
-    port: str | None = None
-    baudrate: int | None = None
-    bytesize: int | None = None
-    parity: Parity | None = None
-    stopbits: float | None = None
-    # Extension: seconds to wait for a reply to a request / for a frame to complete.
-    timeout_s: float = 1.0
     # Extension: identical frames from this input within this many milliseconds are one
     # reading (a bouncing footswitch or data button); 0 turns debouncing off.
-    debounce_ms: int = 150
-    # Unit the device reports in, when the frame does not carry one.
-    unit: str | None = None
-    # ascii
-    pattern: str | None = None
-    request: str | None = None
-    # mtsics (extension): accept `S D` dynamic readings as values.
-    accept_dynamic: bool = False
-    # modbus
-    url: str | None = None
-    unit_id: int = 1
-    register: int = 0
-    register_type: RegisterType = "holding"
-    data_type: DataType = "float32"
-    word_order: WordOrder = "big"
-    scale: float = 1.0
-    # keyboard (evdev HID device path)
-    device: str | None = None
+    debounce_ms: int = DEFAULT_DEBOUNCE_MS
+
+    def __post_init__(self) -> None:
+        # An unknown name is left to `station.devices`, which lists the known ones.
+        expected = PARAMS_OF.get(self.driver)
+        if expected is not None and type(self.params) is not expected:
+            raise TypeError(
+                f"input {self.name!r}: driver {self.driver!r} takes {expected.__name__},"
+                f" got {type(self.params).__name__}"
+            )
+
+    # --- keys every driver has ----------------------------------------------------------
+
+    @property
+    def mode(self) -> InputMode:
+        """ "push" (the device sends) or "poll" (the station asks)."""
+        return self.params.mode
+
+    @property
+    def timeout_s(self) -> float:
+        """Extension: seconds to wait for a reply to a request / for a frame to complete."""
+        return self.params.timeout_s
+
+    @property
+    def unit(self) -> str | None:
+        """The unit the device reports in, when the frame does not carry one."""
+        return self.params.unit
+
+    # --- driver-specific keys, None where they do not apply ------------------------------
+
+    @property
+    def port(self) -> str | None:
+        p = self.params
+        return p.port if isinstance(p, SerialParams | ModbusParams) else None
+
+    @property
+    def baudrate(self) -> int | None:
+        p = self.params
+        return p.baudrate if isinstance(p, SerialParams | ModbusParams) else None
+
+    @property
+    def bytesize(self) -> int | None:
+        p = self.params
+        return p.bytesize if isinstance(p, SerialParams | ModbusParams) else None
+
+    @property
+    def parity(self) -> Parity | None:
+        p = self.params
+        return p.parity if isinstance(p, SerialParams | ModbusParams) else None
+
+    @property
+    def stopbits(self) -> float | None:
+        p = self.params
+        return p.stopbits if isinstance(p, SerialParams | ModbusParams) else None
+
+    @property
+    def pattern(self) -> str | None:
+        return self.params.pattern if isinstance(self.params, AsciiParams) else None
+
+    @property
+    def request(self) -> str | None:
+        return self.params.request if isinstance(self.params, AsciiParams) else None
+
+    @property
+    def accept_dynamic(self) -> bool | None:
+        return self.params.accept_dynamic if isinstance(self.params, MtsicsParams) else None
+
+    @property
+    def url(self) -> str | None:
+        return self.params.url if isinstance(self.params, ModbusParams) else None
+
+    @property
+    def unit_id(self) -> int | None:
+        return self.params.unit_id if isinstance(self.params, ModbusParams) else None
+
+    @property
+    def register(self) -> int | None:
+        return self.params.register if isinstance(self.params, ModbusParams) else None
+
+    @property
+    def register_type(self) -> RegisterType | None:
+        return self.params.register_type if isinstance(self.params, ModbusParams) else None
+
+    @property
+    def data_type(self) -> DataType | None:
+        return self.params.data_type if isinstance(self.params, ModbusParams) else None
+
+    @property
+    def word_order(self) -> WordOrder | None:
+        return self.params.word_order if isinstance(self.params, ModbusParams) else None
+
+    @property
+    def scale(self) -> float | None:
+        return self.params.scale if isinstance(self.params, ModbusParams) else None
+
+    @property
+    def device(self) -> str | None:
+        return self.params.device if isinstance(self.params, KeyboardParams) else None
 
 
 @dataclass(frozen=True)
@@ -160,20 +258,28 @@ class Config:
 
 
 __all__ = [
+    "DEFAULT_DEBOUNCE_MS",
     "DRIVER_NAMES",
+    "PARAMS_OF",
     "AckMode",
+    "AsciiParams",
     "Config",
     "DataType",
     "DriverName",
+    "DriverParams",
     "IndeterminateAction",
     "InputMode",
     "InputSettings",
+    "KeyboardParams",
     "MasterSettings",
+    "ModbusParams",
     "MqttSettings",
+    "MtsicsParams",
     "Parity",
     "RegisterType",
     "ScannerKind",
     "ScannerSettings",
+    "SerialParams",
     "StationSettings",
     "WordOrder",
 ]

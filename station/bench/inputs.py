@@ -22,16 +22,13 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, TypeVar
+from typing import Literal, TypeVar
 
 from drivers.base import DeviceDisconnected, DeviceTimeout, Driver, DriverError, Reading
-from drivers.factory import Scanner, open_driver, open_scanner
+from station.devices import Scanner, open_driver, open_scanner
 from station.settings import InputSettings, ScannerSettings
-
-if TYPE_CHECKING:
-    from station.bench.workflow import Workflow
 
 log = logging.getLogger(__name__)
 
@@ -169,7 +166,7 @@ class InputReader(_Reader):
 
     Args:
         settings: the input's config entry.
-        opener: builds and opens the driver; `drivers.factory.open_driver` by default.
+        opener: builds and opens the driver; `station.devices.open_driver` by default.
     """
 
     def __init__(
@@ -290,45 +287,6 @@ def readers_for(inputs: tuple[InputSettings, ...]) -> list[InputReader]:
     return [InputReader(s) for s in inputs]
 
 
-def poll_targets(wf: Workflow, readers: Sequence[InputReader]) -> tuple[list[InputReader], str]:
-    """The poll input a poll key should ask, from what the workflow waits for.
-
-    In an instrument check: the input bound to the instrument being checked. In an
-    inspection: the input whose instrument has the type the next (or redo) characteristic
-    needs. With a single poll input, that one. Otherwise none, and why (the operator then
-    types the input's name).
-    """
-    polls = [r for r in readers if r.mode == "poll"]
-    if not polls:
-        return [], "no poll input is configured: press the gauge's data button"
-    st = wf.state
-
-    def bound_type(name: str) -> str | None:
-        iid = wf.bound_instrument_id(name)
-        inst = wf.master.instrument(iid) if iid else None
-        return inst.type if inst else None
-
-    wanted: str | None = None  # an instrument id (check) or type (inspection)
-    if st.check is not None and st.check.instrument is not None:
-        wanted = st.check.instrument.id
-        hits = [r for r in polls if wf.bound_instrument_id(r.name) == wanted]
-    else:
-        todo = [c for c, _ in wf.pending_samples() if c.kind == "variable"]
-        if st.redo is not None and st.draft is not None:
-            todo = [st.draft.plan.characteristic(st.redo[0])]
-        wanted = todo[0].instrument_type if todo else None
-        hits = [r for r in polls if bound_type(r.name) == wanted]
-    if hits:
-        return hits[:1], ""
-    if len(polls) == 1:
-        return polls, ""
-    names = ", ".join(r.name for r in polls)
-    return [], (
-        f"no poll input has a {wanted or 'suitable'} instrument: "
-        f"type the input's name ({names}) and Enter"
-    )
-
-
 __all__ = [
     "BACKOFF_INITIAL_S",
     "BACKOFF_MAX_S",
@@ -342,6 +300,5 @@ __all__ = [
     "LinkState",
     "ScanValue",
     "ScannerReader",
-    "poll_targets",
     "readers_for",
 ]

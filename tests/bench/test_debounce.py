@@ -23,7 +23,7 @@ from sim.net import wait_until
 from sim.serial_gauge import SerialGaugeSim
 from station.bench.inputs import InputEvent, InputLink, InputReader, InputValue
 from station.bench.workflow import Workflow
-from station.settings import Config, InputSettings
+from station.settings import Config, InputSettings, MtsicsParams, SerialParams
 from station.store import Store
 
 
@@ -48,7 +48,10 @@ class Values:
 def bench(tmp_path: Path, config: Config, store: Store, clock: Any) -> Iterator[tuple[Any, ...]]:
     gauge = SerialGaugeSim("mitutoyo", tmp_path / "caliper", value="12.350").start()
     inputs = tuple(
-        dataclasses.replace(i, port=gauge.path) if i.name == "caliper" else i for i in config.inputs
+        dataclasses.replace(i, params=dataclasses.replace(i.params, port=gauge.path))
+        if i.name == "caliper"
+        else i
+        for i in config.inputs
     )
     cfg = dataclasses.replace(config, inputs=inputs)
     settings = next(i for i in inputs if i.name == "caliper")
@@ -112,8 +115,8 @@ def test_a_different_frame_within_the_window_is_refused_press_again(
 def test_poll_inputs_are_not_debounced_and_the_window_is_per_input() -> None:
     from station.bench.debounce import Debouncer  # here: the other tests run on any version
 
-    push = InputSettings(name="left", driver="mitutoyo", port="/dev/null", debounce_ms=100)
-    poll = InputSettings(name="scale", driver="mtsics", port="/dev/null", mode="poll")
+    push = InputSettings("left", "mitutoyo", SerialParams(port="/dev/null"), debounce_ms=100)
+    poll = InputSettings("scale", "mtsics", MtsicsParams(port="/dev/null", mode="poll"))
     d = Debouncer([push, poll])
     d.seen("left", 1.0, "A", taken=True)
     d.seen("scale", 1.0, "S S 1.00 g", taken=True)

@@ -1,9 +1,10 @@
 """Fixtures for the serial driver tests: pty-backed simulators and opened drivers.
 
 `gauge_sim(protocol, **kw)` starts a `SerialGaugeSim` whose link lives in the test's tmp dir;
-`open_driver(DriverClass, sim, **input_settings)` builds an `InputSettings` pointing at the
-simulator's link and opens the driver; `scanner_sim(**kw)` starts a `ScannerSim`. Everything is
-stopped/closed at teardown. (The Modbus tests keep their own fixtures in their module.)
+`open_driver(DriverClass, sim, **params)` builds the driver's own parameters (`drivers.params`)
+pointing at the simulator's link and opens the driver; `scanner_sim(**kw)` starts a
+`ScannerSim`. Everything is stopped/closed at teardown. (The Modbus tests keep their own
+fixtures in their module.)
 """
 
 from __future__ import annotations
@@ -14,12 +15,20 @@ from typing import Any, TypeVar
 
 import pytest
 
+from drivers.ascii_line import AsciiDriver
 from drivers.line_driver import LineDriver
+from drivers.mtsics import MtsicsDriver
+from drivers.params import AsciiParams, MtsicsParams, SerialParams
 from sim.scanner import ScannerSim
 from sim.serial_gauge import GaugeProtocol, SerialGaugeSim
-from station.settings import InputSettings
 
 D = TypeVar("D", bound=LineDriver)
+
+# The parameter type of each serial driver that needs more than `SerialParams`.
+PARAMS_OF: dict[type[LineDriver], type[SerialParams]] = {
+    AsciiDriver: AsciiParams,
+    MtsicsDriver: MtsicsParams,
+}
 
 
 @pytest.fixture
@@ -42,13 +51,9 @@ def open_driver() -> Iterator[Callable[..., Any]]:
     opened: list[LineDriver] = []
 
     def make(cls: type[D], sim: SerialGaugeSim, **kw: Any) -> D:
-        settings = InputSettings(
-            name=kw.pop("name", "left"),
-            driver=cls.PROTOCOL,
-            port=sim.path,
-            **kw,
-        )
-        driver = cls(settings)
+        name = kw.pop("name", "left")
+        params = PARAMS_OF.get(cls, SerialParams)(port=sim.path, **kw)
+        driver = cls(name, params)
         driver.open()
         opened.append(driver)
         return driver

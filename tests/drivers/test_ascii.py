@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from drivers.ascii_line import AsciiDriver, compile_pattern, parse_line, pattern_problem
 from drivers.base import DeviceTimeout, ImplausibleValue, ParseError
+from drivers.params import AsciiParams
 from sim.gauge_formats import format_ascii
-from station.settings import InputSettings
 
 # The contract's example pattern (docs/contract/station.md).
 CONTRACT_PATTERN = r"^(?P<value>[+-]?\d+(\.\d+)?)\s*(?P<unit>\w+)?$"
@@ -43,11 +43,7 @@ def test_bad_patterns_are_config_errors() -> None:
     with pytest.raises(ValueError, match="not a valid regular expression"):
         compile_pattern(r"^(?P<value>\d+")
     with pytest.raises(ValueError, match="input 'f': driver 'ascii' in poll mode needs a request"):
-        AsciiDriver(
-            InputSettings(
-                name="f", driver="ascii", port="loop://", mode="poll", pattern="(?P<value>.)"
-            )
-        )
+        AsciiDriver("f", AsciiParams(port="loop://", mode="poll", pattern="(?P<value>.)"))
 
 
 @pytest.mark.parametrize(
@@ -66,7 +62,7 @@ def test_nested_quantifiers_are_refused_at_config_time(pattern: str) -> None:
     with pytest.raises(ValueError, match=r"repeated group that itself repeats \(like \(a\+\)\+\)"):
         compile_pattern(pattern)
     with pytest.raises(ValueError, match=r"^input 'f': pattern .*repeated group"):
-        AsciiDriver(InputSettings(name="f", driver="ascii", port="loop://", pattern=pattern))
+        AsciiDriver("f", AsciiParams(port="loop://", pattern=pattern))
 
 
 @pytest.mark.parametrize(

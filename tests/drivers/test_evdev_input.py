@@ -36,7 +36,7 @@ from drivers.evdev_input import (
 )
 from drivers.linux_input import InputEvent, parse_events
 from drivers.linux_input import codes as ecodes
-from station.settings import InputSettings
+from drivers.params import KeyboardParams
 
 E = ecodes
 
@@ -202,10 +202,8 @@ def pipes() -> Iterator[Pipes]:
 
 
 def keyboard(pipes: Pipes, **kw: object) -> KeyboardDriver:
-    settings = InputSettings(
-        name="caliper", driver="keyboard", device="/dev/input/event7", unit="mm", **kw
-    )  # type: ignore[arg-type]
-    driver = KeyboardDriver(settings, opener=pipes.opener)
+    params = KeyboardParams(device="/dev/input/event7", unit="mm", **kw)  # type: ignore[arg-type]
+    driver = KeyboardDriver("caliper", params, opener=pipes.opener)
     driver.open()
     return driver
 
@@ -336,8 +334,7 @@ def test_a_path_that_is_not_an_input_device() -> None:
 
 
 def test_keyboard_driver_open_names_the_input(tmp_path: Path) -> None:
-    settings = InputSettings(name="height", driver="keyboard", device=str(tmp_path / "nope"))
-    driver = KeyboardDriver(settings)
+    driver = KeyboardDriver("height", KeyboardParams(device=str(tmp_path / "nope")))
     with pytest.raises(DeviceDisconnected, match=r"^input 'height' \(.*nope\): .*no such device"):
         driver.open()
     driver.close()
@@ -345,4 +342,4 @@ def test_keyboard_driver_open_names_the_input(tmp_path: Path) -> None:
 
 def test_keyboard_driver_needs_a_device() -> None:
     with pytest.raises(DriverError, match="driver 'keyboard' needs device ="):
-        KeyboardDriver(InputSettings(name="height", driver="keyboard"))
+        KeyboardDriver("height", KeyboardParams(device=""))

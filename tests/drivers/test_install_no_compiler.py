@@ -88,7 +88,7 @@ def test_pip_install_needs_no_compiler_and_no_evdev(tmp_path: Path) -> None:
         str(python),
         "-I",
         "-c",
-        "import drivers.evdev_input as m, drivers.factory as f; print(m.__file__);"
+        "import drivers.evdev_input as m, station.devices as f; print(m.__file__);"
         "print(f.DRIVER_CLASSES['keyboard'])",
     )
     assert probe.returncode == 0, probe.stderr

@@ -273,9 +273,9 @@ def test_stale_reply_is_dropped_before_a_new_request(gauge_sim, open_driver, cap
 
 def test_missing_port_is_a_config_error() -> None:
     from drivers.base import DriverError
-    from station.settings import InputSettings
+    from drivers.params import SerialParams
 
     with pytest.raises(DriverError, match="input 'left': driver 'mitutoyo' needs a port"):
-        MitutoyoDriver(InputSettings(name="left", driver="mitutoyo"))
+        MitutoyoDriver("left", SerialParams(port=""))
     with pytest.raises(ValueError, match="input 'left': driver 'mitutoyo' needs a port"):
-        MitutoyoDriver(InputSettings(name="left", driver="mitutoyo"))
+        MitutoyoDriver("left", SerialParams(port=""))

@@ -21,9 +21,9 @@ from drivers.base import (
     Reading,
 )
 from drivers.modbus import RECONNECT_MIN_S, TCP_TIMEOUTS_BEFORE_RECONNECT, ModbusDriver
+from drivers.params import DataType, ModbusParams, WordOrder
 from sim.modbus_instrument import ADDRESS, ModbusInstrument
 from sim.net import wait_until
-from station.settings import DataType, InputSettings, WordOrder
 
 
 @pytest.fixture
@@ -46,18 +46,21 @@ def rtu_sim() -> Iterator[ModbusInstrument]:
         instrument.stop()
 
 
-def tcp_input(sim: ModbusInstrument, **kw: object) -> InputSettings:
-    base = InputSettings(name="torque", driver="modbus", mode="poll", url=sim.url, unit="N.m")
-    return replace(base, **kw)  # type: ignore[arg-type]
+Input = tuple[str, ModbusParams]  # (input name, the driver's parameters)
 
 
-def rtu_input(sim: ModbusInstrument, **kw: object) -> InputSettings:
-    base = InputSettings(name="bus", driver="modbus", mode="poll", port=sim.url, unit="mm")
-    return replace(base, **kw)  # type: ignore[arg-type]
+def tcp_input(sim: ModbusInstrument, name: str = "torque", **kw: object) -> Input:
+    base = ModbusParams(url=sim.url, unit="N.m")
+    return name, replace(base, **kw)  # type: ignore[arg-type]
 
 
-def read_once(settings: InputSettings, timeout: float = 2.0) -> Reading:
-    driver = ModbusDriver(settings)
+def rtu_input(sim: ModbusInstrument, name: str = "bus", **kw: object) -> Input:
+    base = ModbusParams(port=sim.url, unit="mm")
+    return name, replace(base, **kw)  # type: ignore[arg-type]
+
+
+def read_once(settings: Input, timeout: float = 2.0) -> Reading:
+    driver = ModbusDriver(*settings)
     driver.open()
     try:
         driver.request()
@@ -152,7 +155,7 @@ def test_integer_scale_is_exact_decimal(sim: ModbusInstrument) -> None:
 
 
 def test_value_changes_are_seen_at_once(sim: ModbusInstrument) -> None:
-    driver = ModbusDriver(tcp_input(sim))
+    driver = ModbusDriver(*tcp_input(sim))
     driver.open()
     try:
         for v in (1.0, 2.5, -7.75):
@@ -202,7 +205,7 @@ def test_busy_is_its_own_retryable_kind(sim: ModbusInstrument) -> None:
 
 def test_silent_unit_times_out_after_its_own_timeout_only(sim: ModbusInstrument) -> None:
     sim.set_silent(2)
-    driver = ModbusDriver(tcp_input(sim, unit_id=2, timeout_s=0.4))
+    driver = ModbusDriver(*tcp_input(sim, unit_id=2, timeout_s=0.4))
     driver.open()
     try:
         start = time.monotonic()
@@ -222,7 +225,7 @@ def test_silent_unit_times_out_after_its_own_timeout_only(sim: ModbusInstrument)
 
 def test_tcp_reconnects_after_three_timeouts_in_a_row(sim: ModbusInstrument) -> None:
     """A half-open connection (gateway rebooted) must not time out forever."""
-    driver = ModbusDriver(tcp_input(sim, timeout_s=0.1))
+    driver = ModbusDriver(*tcp_input(sim, timeout_s=0.1))
     driver.open()
     try:
         assert driver.read(1.0).value == 12.5  # the server has accepted this connection now
@@ -240,7 +243,7 @@ def test_tcp_reconnects_after_three_timeouts_in_a_row(sim: ModbusInstrument) -> 
 
 def test_read_timeout_shorter_than_setting_wins(sim: ModbusInstrument) -> None:
     sim.set_silent(1)
-    driver = ModbusDriver(tcp_input(sim, timeout_s=5.0))
+    driver = ModbusDriver(*tcp_input(sim, timeout_s=5.0))
     driver.open()
     try:
         start = time.monotonic()
@@ -267,8 +270,8 @@ def _read_in_thread(driver: ModbusDriver, timeout: float) -> tuple[threading.Thr
 
 def test_silent_unit_does_not_delay_another_over_tcp(sim: ModbusInstrument) -> None:
     sim.set_silent(2)
-    silent = ModbusDriver(tcp_input(sim, unit_id=2, timeout_s=1.5))
-    alive = ModbusDriver(tcp_input(sim, name="other", unit_id=1, timeout_s=1.5))
+    silent = ModbusDriver(*tcp_input(sim, unit_id=2, timeout_s=1.5))
+    alive = ModbusDriver(*tcp_input(sim, name="other", unit_id=1, timeout_s=1.5))
     silent.open()
     alive.open()
     try:
@@ -290,8 +293,8 @@ def test_silent_unit_on_a_shared_rtu_bus_delays_others_at_most_its_timeout(
     rtu_sim: ModbusInstrument,
 ) -> None:
     rtu_sim.set_silent(2)
-    silent = ModbusDriver(rtu_input(rtu_sim, name="b", unit_id=2, timeout_s=0.5))
-    alive = ModbusDriver(rtu_input(rtu_sim, name="a", unit_id=1, timeout_s=0.5))
+    silent = ModbusDriver(*rtu_input(rtu_sim, name="b", unit_id=2, timeout_s=0.5))
+    alive = ModbusDriver(*rtu_input(rtu_sim, name="a", unit_id=1, timeout_s=0.5))
     silent.open()
     alive.open()
     try:
@@ -336,8 +339,8 @@ def test_rtu_framing_decodes_every_layout(
 
 
 def test_rtu_inputs_on_one_port_must_agree_on_line_settings(rtu_sim: ModbusInstrument) -> None:
-    a = ModbusDriver(rtu_input(rtu_sim, name="a", baudrate=9600))
-    b = ModbusDriver(rtu_input(rtu_sim, name="b", baudrate=19200, unit_id=2))
+    a = ModbusDriver(*rtu_input(rtu_sim, name="a", baudrate=9600))
+    b = ModbusDriver(*rtu_input(rtu_sim, name="b", baudrate=19200, unit_id=2))
     a.open()
     try:
         with pytest.raises(
@@ -352,7 +355,7 @@ def test_rtu_inputs_on_one_port_must_agree_on_line_settings(rtu_sim: ModbusInstr
 
 
 def test_dead_server_disconnects_then_reconnects_with_backoff(sim: ModbusInstrument) -> None:
-    driver = ModbusDriver(tcp_input(sim, timeout_s=0.5))
+    driver = ModbusDriver(*tcp_input(sim, timeout_s=0.5))
     driver.open()
     try:
         assert driver.read(1.0).value == 12.5
@@ -385,7 +388,7 @@ def test_dead_server_disconnects_then_reconnects_with_backoff(sim: ModbusInstrum
 def test_open_against_nothing_listening_is_disconnected(sim: ModbusInstrument) -> None:
     url = sim.url
     sim.stop()
-    driver = ModbusDriver(replace(tcp_input(sim), url=url))
+    driver = ModbusDriver("torque", replace(tcp_input(sim)[1], url=url))
     with pytest.raises(
         DeviceDisconnected,
         match=rf"^input 'torque' \({url}, unit 1\): cannot connect to {url} \(refused, "
@@ -397,8 +400,7 @@ def test_open_against_nothing_listening_is_disconnected(sim: ModbusInstrument) -
 
 
 def test_rtu_port_that_does_not_exist() -> None:
-    settings = InputSettings(name="rs485", driver="modbus", port="/dev/does-not-exist")
-    driver = ModbusDriver(settings)
+    driver = ModbusDriver("rs485", ModbusParams(port="/dev/does-not-exist"))
     with pytest.raises(
         DeviceDisconnected,
         match=r"^input 'rs485' \(/dev/does-not-exist, unit 1\): "
@@ -411,14 +413,14 @@ def test_rtu_port_that_does_not_exist() -> None:
 @pytest.mark.parametrize("url", ["http://x:1", "tcp://", "tcp://host:notaport", "host:502"])
 def test_bad_url_is_rejected_with_the_expected_form(url: str) -> None:
     with pytest.raises(DriverError, match=r"url must look like 'tcp://host:port' \(got "):
-        ModbusDriver(InputSettings(name="m", driver="modbus", url=url))
+        ModbusDriver("m", ModbusParams(url=url))
 
 
 def test_neither_url_nor_port() -> None:
     with pytest.raises(DriverError, match="modbus needs url"):
-        ModbusDriver(InputSettings(name="m", driver="modbus"))
+        ModbusDriver("m", ModbusParams())
 
 
 def test_read_before_open_is_an_error(sim: ModbusInstrument) -> None:
     with pytest.raises(DriverError, match=r"read\(\) before open\(\)"):
-        ModbusDriver(tcp_input(sim)).read(1.0)
+        ModbusDriver(*tcp_input(sim)).read(1.0)

@@ -28,8 +28,8 @@ import pytest
 
 from drivers.base import CommandError, DeviceBusy, DriverError, Reading
 from drivers.modbus import ModbusDriver
+from drivers.params import ModbusParams
 from sim.modbus_instrument import ModbusInstrument
-from station.settings import InputSettings
 
 GOOD = struct.pack(">HH", *struct.unpack(">HH", struct.pack(">f", 12.5)))  # 0x4148 0x0000
 
@@ -142,15 +142,13 @@ def hostile() -> Iterator[HostileServer]:
         server.close()
 
 
-def settings_for(url: str, timeout_s: float = 0.15) -> InputSettings:
-    return InputSettings(
-        name="torque", driver="modbus", mode="poll", url=url, unit="N.m", timeout_s=timeout_s
-    )
+def settings_for(url: str, timeout_s: float = 0.15) -> ModbusParams:
+    return ModbusParams(url=url, unit="N.m", timeout_s=timeout_s)
 
 
 @pytest.mark.slow
 def test_mutated_replies_raise_only_driver_errors_and_recover(hostile: HostileServer) -> None:
-    driver = ModbusDriver(settings_for(f"tcp://127.0.0.1:{hostile.port}"))
+    driver = ModbusDriver("torque", settings_for(f"tcp://127.0.0.1:{hostile.port}"))
     outcomes: dict[str, int] = {}
     with contextlib.suppress(DriverError):
         driver.open()
@@ -198,7 +196,7 @@ def test_exception_storm_is_reported_each_time_without_leaks(
     storm_sim: ModbusInstrument, code: int, error: type[DriverError]
 ) -> None:
     storm_sim.set_exception(1, code)
-    driver = ModbusDriver(settings_for(storm_sim.url, timeout_s=1.0))
+    driver = ModbusDriver("torque", settings_for(storm_sim.url, timeout_s=1.0))
     driver.open()
     try:
         tracemalloc.start()

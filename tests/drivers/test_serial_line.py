@@ -21,9 +21,9 @@ from drivers.line_driver import LineDriver
 from drivers.mahr import MahrDriver
 from drivers.mitutoyo import MitutoyoDriver
 from drivers.mtsics import MtsicsDriver
+from drivers.params import AsciiParams, MtsicsParams, SerialParams
 from drivers.serial_line import LineParams, SerialLine
 from drivers.sylvac import SylvacDriver
-from station.settings import InputSettings
 
 # --- LineBuffer -------------------------------------------------------------------------------
 
@@ -109,10 +109,14 @@ def test_bounds_are_inclusive() -> None:
     ],
 )
 def test_driver_defaults_and_overrides(cls: type[LineDriver], expected: LineParams) -> None:
-    settings = InputSettings(name="x", driver=cls.PROTOCOL, port="loop://", pattern="(?P<value>.+)")
-    assert cls(settings).line.params == expected
-    override = replace(settings, baudrate=19200, parity="O")
-    assert cls(override).line.params == replace(expected, baudrate=19200, parity="O")
+    params = SerialParams(port="loop://")
+    if cls is AsciiDriver:
+        params = AsciiParams(port="loop://", pattern="(?P<value>.+)")
+    elif cls is MtsicsDriver:
+        params = MtsicsParams(port="loop://")
+    assert cls("x", params).line.params == expected
+    override = replace(params, baudrate=19200, parity="O")
+    assert cls("x", override).line.params == replace(expected, baudrate=19200, parity="O")
 
 
 def test_line_settings_read_as_written_on_a_device_label() -> None:
@@ -155,10 +159,7 @@ def test_socket_url_and_peer_close() -> None:
 
     thread = threading.Thread(target=serve)
     thread.start()
-    settings = InputSettings(
-        name="net", driver="mitutoyo", mode="poll", port=f"socket://127.0.0.1:{port}"
-    )
-    driver = MitutoyoDriver(settings)
+    driver = MitutoyoDriver("net", SerialParams(mode="poll", port=f"socket://127.0.0.1:{port}"))
     driver.open()
     try:
         driver.request()
@@ -177,7 +178,7 @@ def test_socket_url_and_peer_close() -> None:
 def test_second_opener_is_refused(gauge_sim, open_driver) -> None:
     sim = gauge_sim("mitutoyo")
     open_driver(MitutoyoDriver, sim)
-    other = MitutoyoDriver(InputSettings(name="right", driver="mitutoyo", port=sim.path))
+    other = MitutoyoDriver("right", SerialParams(port=sim.path))
     with pytest.raises(DeviceDisconnected, match=r"right: cannot open .*exclusively lock"):
         other.open()
     other.close()

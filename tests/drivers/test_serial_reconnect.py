@@ -12,9 +12,9 @@ import pytest
 from drivers.base import DeviceDisconnected, DeviceTimeout, Reading
 from drivers.mitutoyo import MitutoyoDriver
 from drivers.mtsics import MtsicsDriver
+from drivers.params import SerialParams
 from drivers.serial_line import BACKOFF_MAX_S
 from sim.serial_gauge import SerialGaugeSim
-from station.settings import InputSettings
 
 
 def read_until_back(driver, sim, since: float, poll: bool) -> tuple[Reading, float]:
@@ -95,7 +95,7 @@ def test_unplug_during_a_blocking_read(gauge_sim, open_driver) -> None:
 
 def test_device_absent_at_start_is_picked_up_later(tmp_path) -> None:
     sim = SerialGaugeSim("mitutoyo", tmp_path / "late", value="7.000")
-    driver = MitutoyoDriver(InputSettings(name="late", driver="mitutoyo", port=sim.path))
+    driver = MitutoyoDriver("late", SerialParams(port=sim.path))
     with pytest.raises(DeviceDisconnected, match=r"late: cannot open .* retrying with backoff"):
         driver.open()
     with sim:

@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 from drivers.mitutoyo import MitutoyoDriver
+from drivers.params import SerialParams
 from drivers.serial_scanner import SerialScanner
-from station.settings import InputSettings
 
 
 def start(args: list[str]) -> tuple[subprocess.Popen[str], str]:
@@ -44,7 +44,7 @@ def test_gauge_cli_serves_button_presses_and_values(tmp_path: Path) -> None:
     try:
         assert banner.startswith("mitutoyo gauge on /dev/pts/")
         assert f"via {link}" in banner
-        driver = MitutoyoDriver(InputSettings(name="cli", driver="mitutoyo", port=str(link)))
+        driver = MitutoyoDriver("cli", SerialParams(port=str(link)))
         driver.open()
         try:
             send(proc, "p")

@@ -21,7 +21,7 @@ from station.bench.inputs import (
     ScannerReader,
     ScanValue,
 )
-from station.settings import InputSettings, ScannerSettings
+from station.settings import InputSettings, MtsicsParams, ScannerSettings, SerialParams
 
 
 class Events:
@@ -58,7 +58,7 @@ def gauge(tmp_path: Path) -> Iterator[SerialGaugeSim]:
 
 def test_push_values_arrive_and_unplug_is_reported_then_recovered(gauge: SerialGaugeSim) -> None:
     events = Events()
-    reader = InputReader(InputSettings(name="caliper", driver="mitutoyo", port=gauge.path))
+    reader = InputReader(InputSettings("caliper", "mitutoyo", SerialParams(port=gauge.path)))
     reader.start(events)
     try:
         assert events.next(InputLink) == InputLink("caliper", "connected")
@@ -83,7 +83,7 @@ def test_push_values_arrive_and_unplug_is_reported_then_recovered(gauge: SerialG
 
 def test_garbage_is_skipped_and_a_status_code_is_reported(gauge: SerialGaugeSim) -> None:
     events = Events()
-    reader = InputReader(InputSettings(name="caliper", driver="mitutoyo", port=gauge.path))
+    reader = InputReader(InputSettings("caliper", "mitutoyo", SerialParams(port=gauge.path)))
     reader.start(events)
     try:
         events.next(InputLink)
@@ -103,7 +103,7 @@ def test_poll_sends_a_request_only_when_asked_and_reports_silence(tmp_path: Path
     balance.start()
     events = Events()
     settings = InputSettings(
-        name="balance", driver="mtsics", port=balance.path, mode="poll", timeout_s=0.3
+        "balance", "mtsics", MtsicsParams(port=balance.path, mode="poll", timeout_s=0.3)
     )
     reader = InputReader(settings)
     reader.start(events)
@@ -132,7 +132,7 @@ def test_poll_sends_a_request_only_when_asked_and_reports_silence(tmp_path: Path
 def test_a_missing_port_is_retried_until_it_appears(tmp_path: Path) -> None:
     link = tmp_path / "late"
     events = Events()
-    reader = InputReader(InputSettings(name="late", driver="mitutoyo", port=str(link)))
+    reader = InputReader(InputSettings("late", "mitutoyo", SerialParams(port=str(link))))
     reader.start(events)
     sim = SerialGaugeSim("mitutoyo", link, value="1.000")
     try:
@@ -149,7 +149,7 @@ def test_a_missing_port_is_retried_until_it_appears(tmp_path: Path) -> None:
 
 def test_a_config_the_driver_cannot_use_fails_once_without_retrying() -> None:
     events = Events()
-    reader = InputReader(InputSettings(name="nowhere", driver="mitutoyo"))  # no port
+    reader = InputReader(InputSettings("nowhere", "mitutoyo", SerialParams(port="")))  # no port
     reader.start(events)
     failed = events.next(InputLink)
     assert isinstance(failed, InputLink) and failed.state == "failed"

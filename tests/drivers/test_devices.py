@@ -1,4 +1,4 @@
-"""Driver and scanner factory: contract driver names map to working classes."""
+"""Driver and scanner factory (`station.devices`): contract driver names map to working classes."""
 
 from __future__ import annotations
 
@@ -9,7 +9,10 @@ import pytest
 
 from drivers.base import DeviceDisconnected, Driver, DriverError
 from drivers.evdev_input import EvdevScanner, KeyboardDriver
-from drivers.factory import (
+from drivers.modbus import ModbusDriver
+from drivers.params import AsciiParams, KeyboardParams, ModbusParams, MtsicsParams, SerialParams
+from sim.modbus_instrument import ModbusInstrument
+from station.devices import (
     DRIVER_CLASSES,
     Scanner,
     make_driver,
@@ -17,23 +20,32 @@ from drivers.factory import (
     open_driver,
     open_scanner,
 )
-from drivers.modbus import ModbusDriver
-from sim.modbus_instrument import ModbusInstrument
-from station.settings import DRIVER_NAMES, DriverName, InputSettings, ScannerSettings
+from station.settings import DRIVER_NAMES, PARAMS_OF, DriverName, InputSettings, ScannerSettings
 
 
 def test_every_contract_driver_name_is_mapped() -> None:
-    assert set(DRIVER_CLASSES) == set(DRIVER_NAMES)
+    assert set(DRIVER_CLASSES) == set(DRIVER_NAMES) == set(PARAMS_OF)
+
+
+def test_settings_refuse_parameters_of_another_driver() -> None:
+    with pytest.raises(TypeError, match="driver 'mitutoyo' takes SerialParams, got AsciiParams"):
+        InputSettings("left", "mitutoyo", AsciiParams(port="/dev/ttyUSB0", pattern="(?P<value>.)"))
+    with pytest.raises(TypeError, match="driver 'mtsics' takes MtsicsParams, got SerialParams"):
+        InputSettings("scale", "mtsics", SerialParams(port="/dev/ttyUSB0"))
+    assert (
+        InputSettings("scale", "mtsics", MtsicsParams(port="/dev/ttyUSB0")).port == "/dev/ttyUSB0"
+    )
 
 
 @pytest.mark.parametrize("name", ["mitutoyo", "sylvac", "mahr", "mtsics", "ascii"])
 def test_serial_drivers_construct_without_opening(name: DriverName, tmp_path: Path) -> None:
-    settings = InputSettings(
-        name="left",
-        driver=name,
-        port=str(tmp_path / "ttyX"),
-        pattern=r"^(?P<value>\d+)$" if name == "ascii" else None,
-    )
+    port = str(tmp_path / "ttyX")
+    params = SerialParams(port=port)
+    if name == "ascii":
+        params = AsciiParams(port=port, pattern=r"^(?P<value>\d+)$")
+    elif name == "mtsics":
+        params = MtsicsParams(port=port)
+    settings = InputSettings(name="left", driver=name, params=params)
     driver = make_driver(settings)
     assert isinstance(driver, Driver)
     assert type(driver).__name__ == DRIVER_CLASSES[name][1]
@@ -42,21 +54,23 @@ def test_serial_drivers_construct_without_opening(name: DriverName, tmp_path: Pa
 
 
 def test_modbus_and_keyboard_classes() -> None:
-    modbus = make_driver(InputSettings(name="t", driver="modbus", url="tcp://127.0.0.1:1"))
-    keyboard = make_driver(InputSettings(name="k", driver="keyboard", device="/dev/input/event3"))
+    modbus = make_driver(InputSettings("t", "modbus", ModbusParams(url="tcp://127.0.0.1:1")))
+    keyboard = make_driver(
+        InputSettings("k", "keyboard", KeyboardParams(device="/dev/input/event3"))
+    )
     assert isinstance(modbus, ModbusDriver)
     assert isinstance(keyboard, KeyboardDriver)
 
 
 def test_unknown_driver_name_lists_the_known_ones() -> None:
-    settings = InputSettings(name="x", driver=cast(DriverName, "vernier"))
+    settings = InputSettings("x", cast(DriverName, "vernier"), SerialParams(port="/dev/ttyS0"))
     with pytest.raises(DriverError, match=r"input 'x': unknown driver 'vernier' \(expected one of"):
         make_driver(settings)
 
 
 def test_open_driver_opens_and_reads() -> None:
     with ModbusInstrument(value=4.5) as sim:
-        driver = open_driver(InputSettings(name="t", driver="modbus", mode="poll", url=sim.url))
+        driver = open_driver(InputSettings("t", "modbus", ModbusParams(url=sim.url)))
         try:
             assert driver.read(2.0).value == 4.5
         finally:
@@ -64,7 +78,7 @@ def test_open_driver_opens_and_reads() -> None:
 
 
 def test_open_driver_failure_names_the_input(tmp_path: Path) -> None:
-    settings = InputSettings(name="left", driver="mitutoyo", port=str(tmp_path / "gone"))
+    settings = InputSettings("left", "mitutoyo", SerialParams(port=str(tmp_path / "gone")))
     with pytest.raises(DeviceDisconnected, match="gone"):
         open_driver(settings)
 

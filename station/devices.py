@@ -1,8 +1,11 @@
-"""Build the driver or scanner a config entry names (contract driver names → classes).
+"""Build the driver or scanner a config entry names: the one place config meets drivers.
 
-Driver modules are imported by path only when an input uses them: a station with one Modbus
-torque wrench never imports pyserial-based gauge code, and `drivers.evdev_input` (Linux
-input devices) is imported only for "keyboard" inputs and evdev scanners.
+Contract driver names map to classes here (`DRIVER_CLASSES`); each class takes the input's
+name and its family's parameters (`drivers.params`), which `station.config` already built, so
+nothing is translated here. Driver modules are imported by path only when an input uses them:
+a station with one Modbus torque wrench never imports pyserial-based gauge code, and
+`drivers.evdev_input` (Linux input devices) is imported only for "keyboard" inputs and evdev
+scanners.
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ from typing import Protocol, runtime_checkable
 from drivers.base import Driver, DriverError
 from station.settings import DriverName, InputSettings, ScannerSettings
 
-# Contract driver name -> (module, class). Every class takes `__init__(settings: InputSettings)`.
+# Contract driver name -> (module, class). Every class takes `__init__(name, params)` with
+# `params` of the type `station.settings.PARAMS_OF` names for it.
 DRIVER_CLASSES: dict[DriverName, tuple[str, str]] = {
     "mitutoyo": ("drivers.mitutoyo", "MitutoyoDriver"),
     "sylvac": ("drivers.sylvac", "SylvacDriver"),
@@ -62,7 +66,7 @@ def make_driver(settings: InputSettings) -> Driver:
     """The driver for one `[[inputs]]` entry, constructed but not opened.
 
     Raises:
-        DriverError: unknown driver name, or settings the driver cannot use (named).
+        DriverError: unknown driver name, or parameters the driver cannot use (named).
     """
     entry = DRIVER_CLASSES.get(settings.driver)
     if entry is None:
@@ -70,7 +74,7 @@ def make_driver(settings: InputSettings) -> Driver:
         raise DriverError(
             f"input {settings.name!r}: unknown driver {settings.driver!r} (expected one of {known})"
         )
-    driver = _load(*entry)(settings)
+    driver = _load(*entry)(settings.name, settings.params)
     if not isinstance(driver, Driver):
         raise DriverError(f"{entry[0]}.{entry[1]} does not implement drivers.base.Driver")
     return driver
