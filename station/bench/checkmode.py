@@ -14,8 +14,10 @@ time as `since` (docs/contract/schemas/record.schema.json).
 Who may check: an operator who may inspect with an instrument of that type (see
 `station.bench.interlock.check_qualification`).
 
-Failure order is chosen to fail safe: the quarantine is committed first, so a crash between
-the steps can leave a quarantined instrument without its check record, never a failed
+This module holds the check's state and decides (what to record, what to quarantine, what
+the suspect list says); it writes nothing. The workflow's side (`station.bench.checking`)
+performs the writes in the fail-safe order: the quarantine is committed first, so a crash
+between the steps can leave a quarantined instrument without its check record, never a failed
 instrument in use. A reading becomes part of the check only once the check it completes is
 recorded (issue 13.7); a suspect list the store could not take is owed and written before the
 check can be left.
@@ -23,26 +25,45 @@ check can be left.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from drivers.base import Reading
 from station.bench.interlock import Refusal, check_qualification
 from station.bench.notice import Notice, bad_news, error, info, ok, warn
-from station.core.fitness import assess_instrument, check_instrument, standard_fitness
-from station.core.model import Instrument, Standard
+from station.core.fitness import CheckOutcome, assess_instrument, check_instrument, standard_fitness
+from station.core.model import Instrument, Operator, Plan, Standard
 from station.core.units import UnitError, compatible
 from station.core.verdict import ConfigurationError
-from station.store import Record, StoreError
-
-if TYPE_CHECKING:
-    from station.bench.workflow import Workflow
-
-log = logging.getLogger(__name__)
+from station.store import Record
 
 DEFAULT_READINGS = 3
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """A refused attempt for the audit trail (written rate-limited by the workflow)."""
+
+    kind: str
+    subject: str
+    detail: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class CheckCompletion:
+    """A completed check to record: its readings, outcome, record body and any quarantine."""
+
+    readings: tuple[Reading, ...]
+    outcome: CheckOutcome
+    operator: str  # who checked: named in the record and in a quarantine
+    body: dict[str, object]
+    quarantine: str | None  # the local quarantine reason when the check failed
+
+    @property
+    def failed(self) -> bool:
+        """True when the instrument failed its check."""
+        return self.outcome.verdict == "fail"
 
 
 @dataclass
@@ -64,52 +85,66 @@ class InstrumentCheck:
         """True once the check record is written."""
         return self.result is not None
 
-    def set_instrument(self, instrument: Instrument, wf: Workflow) -> Notice:
-        """Choose the instrument to check; refused when it may not be checked at all."""
+    @property
+    def unfinished(self) -> bool:
+        """True when readings were taken but no check record written (leaving drops them)."""
+        return not self.done and bool(self.readings)
+
+    def set_instrument(
+        self,
+        instrument: Instrument,
+        *,
+        now: datetime,
+        zone: tzinfo,
+        quarantine_reason: str | None,
+        operator: Operator | None,
+        plans: tuple[Plan, ...],
+    ) -> tuple[Notice, Attempt | None]:
+        """Choose the instrument to check; refused (with the attempt to record) when it may
+        not be checked at all. `quarantine_reason` is its local quarantine, if any."""
         if self.done:
-            return error("this check is finished: press Esc, then F6 for another")
+            return error("this check is finished: press Esc, then F6 for another"), None
         # The check itself is what a daily-check instrument needs, so that reason is not
         # blocking here (evaluate as if just checked); every other reason is.
-        now = wf.clock()
         fit = assess_instrument(
             instrument,
             now=now,
-            zone=wf.zone,
-            local_quarantine_reason=wf.store.local_quarantines().get(instrument.id),
+            zone=zone,
+            local_quarantine_reason=quarantine_reason,
             last_passing_check_at=now,
         )
         if not fit.usable:
-            wf.record_attempt(
-                "instrument-refused",
-                instrument.id,
-                instrument=instrument.id,
-                context="instrument-check",
-                reasons=list(fit.reasons),
+            detail = {
+                "instrument": instrument.id,
+                "context": "instrument-check",
+                "reasons": list(fit.reasons),
+            }
+            return (
+                error(f"instrument {instrument.id} cannot be checked", *fit.reasons),
+                Attempt("instrument-refused", instrument.id, detail),
             )
-            return error(f"instrument {instrument.id} cannot be checked", *fit.reasons)
-        op = wf.state.operator
-        if op is not None:
-            gate = check_qualification(op, instrument, wf.master.plans, now, wf.zone)
+        if operator is not None:
+            gate = check_qualification(operator, instrument, plans, now, zone)
             if not gate.allowed:
-                wf.record_attempt(
-                    "check-refused",
-                    f"{op.id} {instrument.id}",
-                    instrument=instrument.id,
-                    reasons=list(gate.reasons),
-                )
-                return error(
-                    f"{op.name} may not check {instrument.id}: not qualified to measure "
-                    f"with a {instrument.type}",
-                    *gate.reasons,
+                detail = {"instrument": instrument.id, "reasons": list(gate.reasons)}
+                return (
+                    error(
+                        f"{operator.name} may not check {instrument.id}: not qualified to "
+                        f"measure with a {instrument.type}",
+                        *gate.reasons,
+                    ),
+                    Attempt("check-refused", f"{operator.id} {instrument.id}", detail),
                 )
         if instrument.mpe is None:
             return error(
                 f"instrument {instrument.id} has no maximum permissible error (mpe) in the "
                 "master data: the QMS must define it before the instrument can be checked"
-            )
+            ), None
         self.instrument = instrument
         self.readings.clear()
-        return ok(f"checking {instrument.id} ({instrument.type}): scan the reference standard")
+        return ok(
+            f"checking {instrument.id} ({instrument.type}): scan the reference standard"
+        ), None
 
     def set_standard(self, standard: Standard, now: datetime, zone: tzinfo) -> Notice:
         """Choose the reference standard; refused when overdue or of another quantity."""
@@ -132,41 +167,41 @@ class InstrumentCheck:
             f"take {self.readings_needed} readings of it"
         )
 
-    def add_reading(self, input_name: str, r: Reading, wf: Workflow) -> Notice:
-        """One reading of the standard; the last one completes the check."""
+    def refuse_reading(self, input_name: str, fixed: str | None) -> Notice | None:
+        """Why a reading from `input_name` (fixed to instrument `fixed`) is not for this check;
+        None when it is (the workflow then binds the input to the instrument checked)."""
         if self.done:
             return warn("the check is finished: press Esc")
         if self.instrument is None or self.standard is None:
             return error("scan the instrument and the standard before taking readings")
-        fixed = wf.fixed_instrument(input_name)
         if fixed is not None and fixed != self.instrument.id:
             return error(
                 f"input {input_name} is fixed to instrument {fixed}, "
                 f"not {self.instrument.id}: read from the instrument being checked"
             )
-        if fixed is None and wf.store.bindings().get(input_name) != self.instrument.id:
-            wf.store.bind_instrument(input_name, self.instrument.id)
+        return None
+
+    def add_reading(
+        self, input_name: str, r: Reading, operator: Operator | None
+    ) -> Notice | CheckCompletion:
+        """One reading of the standard (after `refuse_reading` let it through).
+
+        Before the last one it is kept; the last one gives the completion to record, and is
+        kept only once the workflow has recorded it (`recorded`).
+        """
         self.inputs.add(input_name)
         readings = [*self.readings, r]
         n = len(readings)
         if n < self.readings_needed:
             self.readings.append(r)
             return info(f"reading {n}/{self.readings_needed}: {r.value:g} {r.unit or ''}".strip())
-        try:
-            return self._finish(wf, readings)
-        except StoreError as exc:
-            # Nothing of the check is recorded (or, on a fail, only the quarantine: safe);
-            # the reading is not kept, so the next one retries the completion.
-            return error(
-                f"check of {self.instrument.id} NOT recorded: the record store failed; "
-                "take the last reading again",
-                str(exc),
-            )
+        return self._judge(readings, operator)
 
-    def _finish(self, wf: Workflow, readings: list[Reading]) -> Notice:
+    def _judge(
+        self, readings: list[Reading], operator: Operator | None
+    ) -> Notice | CheckCompletion:
         assert self.instrument is not None and self.standard is not None
-        op = wf.state.operator
-        if op is None:
+        if operator is None:
             return error("log in before checking an instrument")
         inst = self.instrument
         units = {r.unit or inst.unit for r in readings}
@@ -180,48 +215,54 @@ class InstrumentCheck:
         except (UnitError, ConfigurationError, ValueError) as exc:
             self.readings.clear()
             return error(f"check not possible: {exc}")
-        previous = wf.store.last_passing_check(inst.id)
-        if outcome.verdict == "fail":
-            wf.store.quarantine_instrument(
-                inst.id,
-                f"failed instrument check: bias {outcome.bias:+g} {outcome.unit} "
-                f"exceeds mpe {outcome.mpe:g} {outcome.unit}",
-                op.id,
-            )
-        body = outcome.body(op.id, [r.raw for r in readings])
-        self.result = wf.store.append("instrument-check", body)
-        self.readings = readings
-        if outcome.verdict == "pass":
-            for name in self.inputs:
-                # Read on this input and checked fit just now: it is the one in hand.
-                wf.state.refusals.pop(name, None)
-            hours = inst.check_interval_h
-            until = (
-                ""
-                if hours is None
-                else f"; valid until {(wf.clock() + timedelta(hours=hours)):%Y-%m-%d %H:%M} UTC"
-            )
-            return ok(
-                f"{inst.id} PASSED: bias {outcome.bias:+g} {outcome.unit} within "
-                f"±{outcome.mpe:g}{until}",
-                *outcome.warnings,
-            )
-        self.suspect_owed = (
-            None if previous is None else previous.ts,
-            0 if previous is None else previous.seq,
+        quarantine = (
+            f"failed instrument check: bias {outcome.bias:+g} {outcome.unit} "
+            f"exceeds mpe {outcome.mpe:g} {outcome.unit}"
+            if outcome.verdict == "fail"
+            else None
         )
+        body = outcome.body(operator.id, [r.raw for r in readings])
+        return CheckCompletion(tuple(readings), outcome, operator.id, body, quarantine)
+
+    def recorded(self, done: CheckCompletion, result: Record, previous: Record | None) -> None:
+        """The check record `result` is committed; `previous` is the last passing check
+        before it (a fail then owes the suspect list of everything recorded since)."""
+        self.result = result
+        self.readings = list(done.readings)
+        if done.failed:
+            self.suspect_owed = (
+                None if previous is None else previous.ts,
+                0 if previous is None else previous.seq,
+            )
+
+    def failed_refusal(self) -> Refusal:
+        """What the inputs bound to the failed instrument say until another is scanned."""
+        assert self.instrument is not None
+        iid = self.instrument.id
+        return Refusal(iid, (f"instrument {iid} failed its check at this station",))
+
+    def passed_notice(self, done: CheckCompletion, now: datetime) -> Notice:
+        """What the operator is told about a passed check recorded at `now`."""
+        assert self.instrument is not None
+        o, hours = done.outcome, self.instrument.check_interval_h
+        until = (
+            ""
+            if hours is None
+            else f"; valid until {(now + timedelta(hours=hours)):%Y-%m-%d %H:%M} UTC"
+        )
+        return ok(
+            f"{o.instrument} PASSED: bias {o.bias:+g} {o.unit} within ±{o.mpe:g}{until}",
+            *o.warnings,
+        )
+
+    def failed_notice(self, done: CheckCompletion, problem: str | None) -> Notice:
+        """What the operator is told about a failed check; `problem` when the suspect list
+        could not be written."""
+        o = done.outcome
         head = (
-            f"{inst.id} FAILED: bias {outcome.bias:+g} {outcome.unit} exceeds ±{outcome.mpe:g}; "
+            f"{o.instrument} FAILED: bias {o.bias:+g} {o.unit} exceeds ±{o.mpe:g}; "
             "quarantined until the QMS records a new calibration. "
         )
-        try:
-            wf.refuse_inputs(
-                Refusal(inst.id, (f"instrument {inst.id} failed its check at this station",)),
-                bound_to=inst.id,
-            )
-        except StoreError as exc:  # the local quarantine refuses its readings anyway
-            log.warning("inputs of %s not unbound after its failed check: %s", inst.id, exc)
-        problem = self.write_suspect(wf)
         if problem is not None:
             return bad_news(
                 head + "The suspect list is NOT saved yet: press Esc to retry.", problem
@@ -233,37 +274,35 @@ class InstrumentCheck:
             *listed_parts(listed["parts"]),
         )
 
-    def write_suspect(self, wf: Workflow) -> str | None:
-        """Write the owed suspect record; None when written (or none owed), else why not.
-
-        Reverse traceability by record order: every inspection with the instrument recorded
-        after its last passing check (`Store.inspections_using_after`).
-        """
+    def owed_suspect_after(self) -> int | None:
+        """The seq after which inspections are suspect, when a suspect list is owed."""
         if self.suspect_owed is None or self.instrument is None or self.result is None:
             return None
-        since, after_seq = self.suspect_owed
-        try:
-            using = wf.store.inspections_using_after(self.instrument.id, after_seq)
-            parts: list[dict[str, Any]] = []
-            for rec in using:
-                part = rec.body["part"]
-                if part not in parts:
-                    parts.append(part)
-            self.suspect = wf.store.append(
-                "suspect",
-                {
-                    "instrument": self.instrument.id,
-                    "cause": "instrument-check-failed",
-                    "since": since,
-                    "check": self.result.id,
-                    "inspections": [rec.id for rec in using],
-                    "parts": parts,
-                },
-            )
-        except StoreError as exc:
-            return str(exc)
+        return self.suspect_owed[1]
+
+    def suspect_body(self, using: list[Record]) -> dict[str, Any]:
+        """The owed `suspect` record's body, from the inspections that used the instrument
+        after its last passing check (reverse traceability by record order)."""
+        assert self.suspect_owed is not None and self.instrument is not None
+        assert self.result is not None
+        parts: list[dict[str, Any]] = []
+        for rec in using:
+            part = rec.body["part"]
+            if part not in parts:
+                parts.append(part)
+        return {
+            "instrument": self.instrument.id,
+            "cause": "instrument-check-failed",
+            "since": self.suspect_owed[0],
+            "check": self.result.id,
+            "inspections": [rec.id for rec in using],
+            "parts": parts,
+        }
+
+    def suspect_written(self, suspect: Record) -> None:
+        """The suspect record is committed: nothing is owed any more."""
+        self.suspect = suspect
         self.suspect_owed = None
-        return None
 
 
 def suspect_text(count: int, since: str | None) -> str:
@@ -280,4 +319,11 @@ def listed_parts(parts: list[dict[str, Any]], limit: int = 10) -> list[str]:
     return listed + ([f"... and {len(parts) - limit} more"] if len(parts) > limit else [])
 
 
-__all__ = ["DEFAULT_READINGS", "InstrumentCheck", "listed_parts", "suspect_text"]
+__all__ = [
+    "DEFAULT_READINGS",
+    "Attempt",
+    "CheckCompletion",
+    "InstrumentCheck",
+    "listed_parts",
+    "suspect_text",
+]

@@ -23,6 +23,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import ClassVar, TypeVar
 
 from rich.text import Text
@@ -39,11 +40,10 @@ from station.bench.inputs import (
     InputValue,
     ScannerReader,
     ScanValue,
-    poll_targets,
     readers_for,
 )
 from station.bench.notice import Notice, error, info, warn
-from station.bench.workflow import Mode, Workflow
+from station.bench.workflow import Mode, Workflow, poll_targets
 from station.settings import Config
 from station.store import Record, Store, StoreError
 from station.ui import outcome
@@ -61,9 +61,6 @@ log = logging.getLogger(__name__)
 IDLE_TIMEOUT_S = 15 * 60.0
 """An operator idle this long is logged out (`logout` event, why "idle timeout")."""
 
-DemoKey = tuple[str, str, Callable[[], None]]
-"""(key, footer label, action): extra keys the demo binds (data button, simulated scans)."""
-
 COMMAND_KEYS = frozenset({"space"})  # printable keys that act only on an empty scan field
 
 _N = TypeVar("_N", Notice, Notice | None)
@@ -80,16 +77,21 @@ class BenchApp(App[int]):
             stops them when it exits.
         clock: the clock shown in the header (the workflow's).
         scanner: an optional serial/evdev scanner reader, started and stopped likewise.
-        demo_keys: extra (key, label, action) bindings; actions run on the UI thread.
         idle_timeout_s: log out after this long without a key, scan or reading.
         status_interval_s: how often the sync state is re-read.
         freeze_gc: once the first screen is up, move every object alive to the garbage
             collector's permanent generation (`gc.freeze`): a full collection over Textual's
             widget graph otherwise pauses the UI for up to ~80 ms (benchmarks/bench_ui.py). For the
             bench process; tests that build many apps leave it off.
+
+    Extension: an app built on the bench adds keys the Textual way (`BINDINGS` and `action_*`
+    methods on a subclass; Textual merges them with these, and a printable one acts only on
+    an empty scan field like space) and may override `hint_line` and `key_bar_bindings`.
     """
 
-    CSS_PATH = "bench.tcss"
+    # Absolute: Textual reads a relative CSS_PATH beside the module of the running app's class,
+    # which for an app built on the bench is another folder.
+    CSS_PATH = Path(__file__).with_name("bench.tcss")
     TITLE = "station bench"
     ENABLE_COMMAND_PALETTE = False
     DEFAULT_MODE = "idle"
@@ -129,8 +131,6 @@ class BenchApp(App[int]):
         *,
         clock: Callable[[], datetime],
         scanner: ScannerReader | None = None,
-        demo_keys: Sequence[DemoKey] = (),
-        demo_hint: Callable[[Workflow], str] | None = None,
         idle_timeout_s: float = IDLE_TIMEOUT_S,
         status_interval_s: float = STATUS_INTERVAL_S,
         freeze_gc: bool = False,
@@ -142,8 +142,6 @@ class BenchApp(App[int]):
         self.readers = list(readers)
         self.clock = clock
         self.scanner = scanner
-        self.demo_keys = list(demo_keys)
-        self.demo_hint = demo_hint
         self.idle_timeout_s = idle_timeout_s
         self.freeze_gc = freeze_gc
         self.notice: Notice | None = None
@@ -152,15 +150,13 @@ class BenchApp(App[int]):
         self.links: dict[str, InputLink] = {}
         self.snapshot: StatusSnapshot | None = None
         self.latency_probe: Callable[[float, float], None] | None = None
-        self.command_keys = COMMAND_KEYS | {k for k, _, _ in self.demo_keys if len(k) == 1}
+        self.command_keys = COMMAND_KEYS | {b.key for b in self.class_bindings() if len(b.key) == 1}
         self._reading_stamp: float | None = None
         self._last_activity = time.monotonic()
         self._mandatory: CodeDialog | None = None
         self._poller = StatusPoller(
             store.path, site=store.site, station=store.station, interval_s=status_interval_s
         )
-        for i, (key, text, _) in enumerate(self.demo_keys):
-            self.bind(key, f"demo({i})", description=text)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -207,17 +203,36 @@ class BenchApp(App[int]):
         """One line per input with its instrument, link and interlock state (cut to `width`)."""
         return input_lines(self.wf, self.config.inputs, self.links, width)
 
+    @classmethod
+    def class_bindings(cls) -> list[Binding]:
+        """The `BINDINGS` of the bench and of every class built on it down to this one, the
+        bench's first (Textual's own App keys left out)."""
+        return [
+            b
+            for klass in reversed(cls.__mro__)
+            if issubclass(klass, BenchApp)
+            for b in klass.__dict__.get("BINDINGS", ())
+            if isinstance(b, Binding)
+        ]
+
+    def key_bar_bindings(self) -> list[Binding]:
+        """Extension hook: the bindings the key bar offers (every class's by default)."""
+        return self.class_bindings()
+
+    def hint_line(self) -> str | None:
+        """Extension hook: a line shown above the key bar; the bench itself has none."""
+        return None
+
     def keys_text(self, width: int = 0) -> Text:
-        """The key bar: the keys `check_action` offers now (see `header.key_bar`)."""
-        keys = [(b.key, b.description, b.action) for b in self.BINDINGS if isinstance(b, Binding)]
-        if self.demo_hint is not None:
-            # The demo's hint line names the demo keys that make sense now; the key bar
-            # below keeps the bench's own keys.
-            bar = key_bar(keys, lambda action: self.check_action(action, ()), width)
-            hint = Text(self.demo_hint(self.wf), style="bold", no_wrap=True, overflow="crop")
-            return Text("\n").join([fit_line(hint, width, "..."), bar])
-        keys += [(k, text, f"demo({i})") for i, (k, text, _) in enumerate(self.demo_keys)]
-        return key_bar(keys, lambda action: self.check_action(action, ()), width)
+        """The key bar: the keys `check_action` offers now (see `header.key_bar`), below the
+        `hint_line` when there is one."""
+        keys = [(b.key, b.description, b.action) for b in self.key_bar_bindings()]
+        bar = key_bar(keys, lambda action: self.check_action(action, ()), width)
+        hint = self.hint_line()
+        if hint is None:
+            return bar
+        line = Text(hint, style="bold", no_wrap=True, overflow="crop")
+        return Text("\n").join([fit_line(line, width, "..."), bar])
 
     def details_text(self) -> Text:
         """Everything the screen may cut, whole (the F1 view)."""
@@ -471,15 +486,6 @@ class BenchApp(App[int]):
         """Ctrl+Q: leave (exit status 0); an inspection in progress stays saved."""
         self.exit(0)
 
-    def action_demo(self, index: int) -> None:
-        """A demo key: run its action on the UI thread."""
-        self._touch()
-        try:
-            self.demo_keys[index][2]()
-        except Exception as exc:
-            log.exception("demo key failed")
-            self.apply(error(f"demo action failed: {exc}"))
-
     def _call(self, fn: Callable[[], _N]) -> _N | Notice:
         """Run a workflow call; a store failure (or a bug) becomes a notice, never a crash."""
         try:
@@ -492,15 +498,11 @@ class BenchApp(App[int]):
             return error(f"internal error (logged): {exc!r}")
 
 
-def run_bench(
-    cfg: Config,
-    *,
-    demo_keys: Callable[[Workflow], Sequence[DemoKey]] | None = None,
-    demo_hint: Callable[[Workflow], str] | None = None,
-) -> int:
+def run_bench(cfg: Config, *, app_class: Callable[..., BenchApp] = BenchApp) -> int:
     """Run the bench UI until Ctrl+Q; 0 then, 1 when the store cannot be opened.
 
-    `demo_keys` (used by `station demo`) builds extra key bindings from the workflow.
+    `app_class` (extension hook) builds the app from `BenchApp`'s arguments: an app built on
+    the bench (see `BenchApp`) runs in the same process, store and workflow.
     """
     setup_logging(cfg.station.data_dir / "bench.log")
     try:
@@ -516,19 +518,17 @@ def run_bench(
         clock = lambda: datetime.now(UTC)  # noqa: E731
         wf = Workflow(store, cfg, clock)
         scanner = ScannerReader(cfg.scanner) if cfg.scanner.kind != "keyboard" else None
-        app = BenchApp(
+        app = app_class(
             wf,
             store,
             cfg,
             readers_for(cfg.inputs),
             clock=clock,
             scanner=scanner,
-            demo_keys=() if demo_keys is None else demo_keys(wf),
-            demo_hint=demo_hint,
             freeze_gc=True,
         )
         result = app.run()
     return 1 if result is None else result
 
 
-__all__ = ["COMMAND_KEYS", "IDLE_TIMEOUT_S", "BenchApp", "DemoKey", "run_bench"]
+__all__ = ["COMMAND_KEYS", "IDLE_TIMEOUT_S", "BenchApp", "run_bench"]
