@@ -3,15 +3,15 @@ central, and a sampler of their resident memory and CPU time read from /proc; pl
 sync benches share: a realistic inspection body, a pre-filled store and a raw paho publisher
 (the baseline a daemon is compared with).
 
-Each `Proc` is one role (it may be killed and restarted many times, under new PIDs); its log
-file is appended across restarts so a run leaves one log per role. Readiness is observed
-(a port that accepts, a store that reports the daemon online, a log line), never slept for.
+Each role is a `sim.supervisor.Supervisor` (it may be killed and restarted many times, under
+new PIDs); its log file is appended across restarts, with a marker at each start, so a run
+leaves one log per role. Readiness is observed (a port that accepts, a store that reports the
+daemon online, a log line), never slept for.
 """
 
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sim.mosquitto import conf_text, mosquitto_binary
-from sim.net import wait_for_port, wait_until
+from sim.mosquitto import Mosquitto, mosquitto_binary
+from sim.net import wait_until
+from sim.supervisor import Supervisor
 from station.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,102 +33,30 @@ SITE = "plant-a"
 TS = "2026-11-21T22:04:09.512Z"  # every timestamp of a synthetic record
 
 
-@dataclass
-class Proc:
-    """One role's process: started, SIGKILLed, SIGTERMed and restarted on demand."""
-
-    role: str
-    argv: Sequence[str]
-    log_path: Path
-    env: dict[str, str] | None = None
-    proc: subprocess.Popen[bytes] | None = None
-    starts: int = 0
-    pids: list[int] = field(default_factory=list)
-
-    @property
-    def pid(self) -> int | None:
-        return self.proc.pid if self.proc is not None and self.proc.poll() is None else None
-
-    def alive(self) -> bool:
-        return self.pid is not None
-
-    def start(self) -> None:
-        if self.alive():
-            raise RuntimeError(f"{self.role} is already running (pid {self.pid})")
-        with self.log_path.open("ab") as log:
-            log.write(f"\n=== start #{self.starts + 1} at {time.time():.3f}\n".encode())
-            log.flush()
-            self.proc = subprocess.Popen(
-                list(self.argv),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=self.env,
-                cwd=ROOT,
-            )
-        self.starts += 1
-        self.pids.append(self.proc.pid)
-
-    def kill(self) -> None:
-        """SIGKILL: no cleanup, no last words (what a crash or an OOM kill does)."""
-        self._signal(signal.SIGKILL, 10.0)
-
-    def term(self, timeout: float = 15.0) -> int | None:
-        """SIGTERM and wait; SIGKILL if it does not stop in `timeout`. Returns the exit code."""
-        return self._signal(signal.SIGTERM, timeout)
-
-    def _signal(self, sig: signal.Signals, timeout: float) -> int | None:
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        code = self.proc.returncode
-        self.proc = None
-        return code
-
-
-class Broker(Proc):
+def mosquitto_broker(workdir: Path, port: int, *, max_queued: int = 1000) -> Mosquitto:
     """mosquitto on a loopback port, persistence off (a SIGKILL loses every session)."""
-
-    def __init__(self, workdir: Path, port: int, *, max_queued: int = 1000) -> None:
-        binary = mosquitto_binary()
-        if binary is None:
-            raise SystemExit("mosquitto is not installed (apt-get install mosquitto)")
-        self.port = port
-        conf = workdir / "mosquitto.conf"
-        log_types = ("error", "warning", "notice", "information")
-        conf.write_text(conf_text(port, max_queued=max_queued, log_types=log_types))
-        super().__init__("mosquitto", [binary, "-c", str(conf)], workdir / "mosquitto.log")
-
-    def start(self) -> None:
-        super().start()
-        wait_for_port(self.port, 10.0, proc=self.proc)
+    if mosquitto_binary() is None:
+        raise SystemExit("mosquitto is not installed (apt-get install mosquitto)")
+    log_types = ("error", "warning", "notice", "information")
+    return Mosquitto(workdir, port, max_queued=max_queued, log_types=log_types, mark_starts=True)
 
 
-def station_sync(config: Path, log_path: Path) -> Proc:
+def station_sync(config: Path, log_path: Path) -> Supervisor:
     """`station sync -c CONFIG` as the systemd unit runs it."""
-    return Proc("sync", [str(BIN / "station"), "sync", "-c", str(config)], log_path)
+    argv = [str(BIN / "station"), "sync", "-c", str(config)]
+    return Supervisor("sync", argv, log_path, cwd=ROOT, mark_starts=True)
 
 
-def central(port: int, db: Path, log_path: Path, *, site: str = "plant-a") -> Proc:
+def central(port: int, db: Path, log_path: Path, *, site: str = "plant-a") -> Supervisor:
     """The reference central QMS (`python -m sim.central`) with its own SQLite file."""
     argv = [PYTHON, "-m", "sim.central", "--host", "127.0.0.1", "--port", str(port)]
     argv += ["--site", site, "--db", str(db)]
-    return Proc("central", argv, log_path)
+    return Supervisor("central", argv, log_path, cwd=ROOT, mark_starts=True)
 
 
-def log_mentions(path: Path, text: str, since_start: int) -> bool:
-    """True when `text` occurs in the log after the `since_start`-th start marker."""
-    try:
-        data = path.read_text("utf-8", "replace")
-    except FileNotFoundError:
-        return False
-    parts = data.split("\n=== start #")
-    return len(parts) > since_start and text in parts[since_start]
+def log_mentions(proc: Supervisor, text: str) -> bool:
+    """True when `text` occurs in what the role logged since its latest start."""
+    return text in proc.log_since_start(proc.starts)
 
 
 def rss_kb(pid: int) -> int | None:

@@ -74,17 +74,17 @@ from _chaos_report import (
 )
 from _harness import (
     ROOT,
-    Broker,
-    Proc,
     RssSampler,
     central,
     log_mentions,
     machine,
+    mosquitto_broker,
     station_sync,
 )
 
 from sim.net import free_port, wait_until
 from sim.serial_gauge import SerialGaugeSim
+from sim.supervisor import Supervisor
 from sim.tcp_proxy import TcpProxy
 from station.bench.inputs import InputReader
 from station.bench.workflow import Workflow
@@ -129,7 +129,7 @@ class Chaos:
         self.sync_crashes = 0  # the daemon found dead without a fault having killed it
         self.changed_master = make_master(ROOT / "config" / "master", work / "master", date.today())
         self.gauge = SerialGaugeSim("mitutoyo", work / "dev" / "caliper").start()
-        self.broker = Broker(work, free_port(), max_queued=a.max_queued)
+        self.broker = mosquitto_broker(work, free_port(), max_queued=a.max_queued)
         self.proxy = TcpProxy("127.0.0.1", self.broker.port).start()
         self.config_path = write_config(work, a, self.proxy.port, self.gauge.path)
         self.cfg: Config = load_config(self.config_path)
@@ -139,8 +139,8 @@ class Chaos:
             raise SystemExit(f"generated master data is invalid: {problems}")
         self.store.bootstrap_master((d.kind, d.id, d.doc) for d in docs)
         self.central_db = work / "central.db"
-        self.central: Proc = central(self.broker.port, self.central_db, work / "central.log")
-        self.sync: Proc = station_sync(self.config_path, work / "sync.log")
+        self.central: Supervisor = central(self.broker.port, self.central_db, work / "central.log")
+        self.sync: Supervisor = station_sync(self.config_path, work / "sync.log")
         wf = Workflow(self.store, self.cfg, self.clock)
         reader = InputReader(self.cfg.input("caliper"))
         run_id = f"R{a.seed % 10_000:04d}"
@@ -175,10 +175,10 @@ class Chaos:
         self.rss.start()
 
     def _central_up(self) -> bool:
-        return log_mentions(self.central.log_path, "connected (session", self.central.starts)
+        return log_mentions(self.central, "connected (session")
 
     def _sync_up(self) -> bool:
-        return log_mentions(self.sync.log_path, "connected to", self.sync.starts)
+        return log_mentions(self.sync, "connected to")
 
     def close(self) -> None:
         self.rss.stop()

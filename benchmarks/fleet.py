@@ -44,8 +44,6 @@ from _chaos_report import central_records, compare, station_records
 from _harness import (
     SITE,
     TS,
-    Broker,
-    Proc,
     RssSampler,
     central,
     cpu_s,
@@ -53,6 +51,7 @@ from _harness import (
     inspection_body,
     log_mentions,
     machine,
+    mosquitto_broker,
     raw_publish,
     station_sync,
     variable,
@@ -60,6 +59,7 @@ from _harness import (
 
 from sim._central_db import read_summary
 from sim.net import free_port, wait_until
+from sim.supervisor import Supervisor
 from station.store import Store
 
 DAEMON_RSS_BOUND_MB = 40.0  # issue 5's goal for one `station sync`
@@ -117,7 +117,7 @@ def baseline(work: Path, root: Path, ids: list[str]) -> dict[str, Any]:
                 payloads += [(f"qms/v1/{SITE}/{sid}/record/{r.type}", r.payload()) for r in batch]
                 after = batch[-1].seq
     total = len(payloads)
-    broker = Broker(work, free_port(), max_queued=total + 1000)
+    broker = mosquitto_broker(work, free_port(), max_queued=total + 1000)
     db = work / "central.db"
     qms = central(broker.port, db, work / "central.log")
     try:
@@ -140,8 +140,8 @@ def baseline(work: Path, root: Path, ids: list[str]) -> dict[str, Any]:
     }
 
 
-def _central_up(qms: Proc) -> bool:
-    return log_mentions(qms.log_path, "connected (session", qms.starts)
+def _central_up(qms: Supervisor) -> bool:
+    return log_mentions(qms, "connected (session")
 
 
 def fleet(
@@ -154,7 +154,7 @@ def fleet(
 ) -> dict[str, Any]:
     """N daemons against one broker and one central; timed and checked."""
     total = len(ids) * records
-    broker = Broker(work, port, max_queued=a.max_queued)
+    broker = mosquitto_broker(work, port, max_queued=a.max_queued)
     db = work / "central.db"
     qms = central(broker.port, db, work / "central.log")
     daemons = [station_sync(root / s / "station.toml", root / s / "sync.log") for s in ids]

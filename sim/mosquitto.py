@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from sim.net import free_port, wait_for_port
+from sim.net import free_port, port_open
+from sim.supervisor import Supervisor
 
 
 class MosquittoNotInstalled(RuntimeError):
@@ -34,15 +33,15 @@ def mosquitto_binary() -> str | None:
 def conf_text(
     port: int,
     *,
-    log_path: Path | None = None,
     max_queued: int = 100_000,
     log_types: tuple[str, ...] = ("all",),
     extra: str = "",
 ) -> str:
-    """A mosquitto.conf for a loopback listener on `port`; `extra` lines are appended."""
+    """A mosquitto.conf for a loopback listener on `port`; `extra` lines are appended.
+
+    No `log_dest`: mosquitto logs to stderr, which the supervisor appends to the log file.
+    """
     lines = [f"listener {port} 127.0.0.1", "persistence false", f"max_queued_messages {max_queued}"]
-    if log_path is not None:
-        lines.append(f"log_dest file {log_path}")
     lines += [f"log_type {t}" for t in log_types]
     if "allow_anonymous" not in extra:
         lines.append("allow_anonymous true")
@@ -51,86 +50,73 @@ def conf_text(
     return "\n".join(lines) + "\n" + extra
 
 
-@dataclass
-class Mosquitto:
-    """mosquitto on 127.0.0.1:`port` (0 = a free one), restartable on the same port."""
+class Mosquitto(Supervisor):
+    """mosquitto on 127.0.0.1:`port` (0 = a free one), restartable on the same port.
 
-    workdir: Path
-    port: int = 0
-    extra_conf: str = ""
-    max_queued: int = 100_000
-    proc: subprocess.Popen[bytes] | None = None
-    log_path: Path = field(init=False)
+    Its config is `workdir/mosquitto.conf` and its log `workdir/mosquitto.log` (appended to
+    across restarts). `die_with_parent` and `mark_starts` are the `Supervisor`'s.
+    """
 
-    def __post_init__(self) -> None:
-        self.log_path = self.workdir / "mosquitto.log"
-        if self.port == 0:
-            self.port = free_port()
+    def __init__(
+        self,
+        workdir: Path,
+        port: int = 0,
+        *,
+        extra_conf: str = "",
+        max_queued: int = 100_000,
+        log_types: tuple[str, ...] = ("all",),
+        die_with_parent: bool = False,
+        mark_starts: bool = False,
+    ) -> None:
+        super().__init__(
+            "mosquitto",
+            [],
+            workdir / "mosquitto.log",
+            die_with_parent=die_with_parent,
+            mark_starts=mark_starts,
+        )
+        self.workdir = workdir
+        self.port = port or free_port()
+        self.extra_conf = extra_conf
+        self.max_queued = max_queued
+        self.log_types = log_types
 
     def conf_text(self) -> str:
         """The config this broker runs with."""
         return conf_text(
-            self.port, log_path=self.log_path, max_queued=self.max_queued, extra=self.extra_conf
+            self.port, max_queued=self.max_queued, log_types=self.log_types, extra=self.extra_conf
         )
 
-    def start(self) -> None:
+    def start(self) -> Mosquitto:
         """Start and return once the port accepts connections.
 
         Raises:
             MosquittoNotInstalled: no binary (`apt-get install mosquitto`).
-            RuntimeError: it exited or did not listen; the message carries its stderr.
+            RuntimeError: it exited or did not listen; the message carries its log.
         """
         binary = mosquitto_binary()
         if binary is None:
             raise MosquittoNotInstalled("mosquitto is not installed (apt-get install mosquitto)")
         conf = self.workdir / "mosquitto.conf"
         conf.write_text(self.conf_text())
-        self.proc = subprocess.Popen(
-            [binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-        )
+        self.argv = [binary, "-c", str(conf)]
+        seen = len(self.log)
+        super().start()
         try:
-            wait_for_port(self.port, proc=self.proc)
+            self.wait_ready(lambda: port_open(self.port), 10.0, f"listening on {self.port}")
         except (RuntimeError, TimeoutError) as exc:
-            err = ""
-            if self.proc.stderr is not None and self.proc.poll() is not None:
-                err = self.proc.stderr.read().decode(errors="replace")
             self.stop()
-            raise RuntimeError(f"mosquitto did not start: {exc}\n{err}") from exc
-
-    def alive(self) -> bool:
-        """True while the process runs."""
-        return self.proc is not None and self.proc.poll() is None
-
-    def kill(self) -> None:
-        """SIGKILL: with persistence off, the broker forgets every session and queued message."""
-        if self.alive():
-            assert self.proc is not None
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-        self._forget()
+            raise RuntimeError(f"mosquitto did not start: {exc}\n{self.log[seen:]}") from exc
+        return self
 
     def stop(self) -> None:
         """SIGTERM, then SIGKILL after 10 s."""
-        if self.alive():
-            assert self.proc is not None
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-        self._forget()
+        self.term(10.0)
 
     def restart(self) -> None:
         """Stop and start again on the same port."""
         self.stop()
         self.start()
-
-    def _forget(self) -> None:
-        # Close the stderr pipe now: left to the garbage collector it raises a ResourceWarning.
-        if self.proc is not None and self.proc.stderr is not None:
-            self.proc.stderr.close()
-        self.proc = None
 
 
 __all__ = ["Mosquitto", "MosquittoNotInstalled", "conf_text", "mosquitto_binary"]

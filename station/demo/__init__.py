@@ -2,10 +2,12 @@
 bench: the bench UI knows nothing of it).
 
 - `environment`: the simulated instruments, broker, central and sync daemon, and `run_demo`;
-- `app`: the demo keys and hints on top of the bench UI;
+- `app`: `DemoBenchApp`, the bench UI with the demo keys and hint line (a subclass: the bench
+  UI has no demo code);
 - `master_data`: master data generated for today, so the story never rots.
 """
 
-from station.demo.environment import DemoEnvironment, demo_environment, run_demo
+from station.demo.app import DemoBenchApp, run_demo
+from station.demo.environment import DemoEnvironment, demo_environment
 
-__all__ = ["DemoEnvironment", "demo_environment", "run_demo"]
+__all__ = ["DemoBenchApp", "DemoEnvironment", "demo_environment", "run_demo"]

@@ -1,20 +1,33 @@
-"""The demo's keys: scans through the simulated scanner, data buttons on the simulated gauges.
+"""The demo's bench: the bench UI plus keys that scan through the simulated scanner and press
+the simulated gauges' data buttons, and a hint line that names the keys that make sense now.
 
 Every key acts on the simulators only (never on the workflow), so what the bench shows is
 exactly what it would show with real hardware: the scan travels through the scanner's pty and
 the serial scanner driver, the value through the caliper's pty and the Mitutoyo driver.
+`DemoBenchApp` adds them the Textual way (its own `BINDINGS` and action), so the bench UI
+(`station.ui`) knows nothing of the demo.
 """
 
 from __future__ import annotations
 
+import functools
+import logging
+import signal
 from collections.abc import Callable, Sequence
 from decimal import Decimal
+from pathlib import Path
+from typing import Any, ClassVar
 
+from textual.binding import Binding, BindingType
+
+from station.bench.notice import error
 from station.bench.workflow import Mode, Workflow
 from station.config import load_config
-from station.demo.environment import DemoEnvironment
+from station.demo.environment import DemoEnvironment, demo_environment
 from station.demo.master_data import BADGE_EXPIRED, BADGE_QUALIFIED, PART_GTIN
-from station.ui.app import DemoKey, run_bench
+from station.ui.app import BenchApp, run_bench
+
+log = logging.getLogger(__name__)
 
 GOOD_BORES = ("12.346", "12.352", "12.339", "12.361", "12.344", "12.357")
 BAD_BORE = "12.412"
@@ -24,6 +37,22 @@ STANDARD_FOR = {"caliper": "GB-25", "balance": "W-100"}
 """The reference standard the demo's F11 scans for the instrument type being checked."""
 CALIPER_BIAS = {True: "0.004", False: "0.060"}  # vs CAL-0042's mpe 0.02 mm
 BALANCE_BIAS = {True: "0.01", False: "0.20"}  # vs BAL-0003's mpe 0.05 g
+
+DemoKey = tuple[str, str, Callable[[], None]]
+"""(key, key-bar label, action): one demo key with its `DemoKeys` action."""
+
+KEYS: tuple[tuple[str, str, str], ...] = (
+    ("ctrl+g", "Balance", "scan_balance"),  # F1 is the bench's Details view
+    ("f3", "Badge", "scan_badge"),
+    ("f4", "Part", "next_part"),
+    ("f5", "Caliper", "scan_caliper"),
+    ("f7", "DATA ok", "data_good"),
+    ("f9", "DATA bad", "data_bad"),
+    ("f10", "Overdue cal", "scan_overdue"),
+    ("f11", "Standard", "standard"),
+    ("f12", "Badge 2", "scan_badge_2"),
+)
+"""(key, key-bar label, `DemoKeys` method) of every demo key."""
 
 
 class DemoKeys:
@@ -37,8 +66,20 @@ class DemoKeys:
         self.balance_ok = True  # F9 during a balance check makes the balance read off
         env.balance.source = self.balance_on_pan
 
-    def scan(self, text: str) -> Callable[[], None]:
-        return lambda: self.env.scanner.scan(text)
+    def scan_balance(self) -> None:
+        self.env.scanner.scan(BALANCE)
+
+    def scan_badge(self) -> None:
+        self.env.scanner.scan(BADGE_QUALIFIED)
+
+    def scan_caliper(self) -> None:
+        self.env.scanner.scan(CALIPER)
+
+    def scan_overdue(self) -> None:
+        self.env.scanner.scan("CAL-0007")
+
+    def scan_badge_2(self) -> None:
+        self.env.scanner.scan(BADGE_EXPIRED)
 
     def next_part(self) -> None:
         # A GS1 DataMatrix as a scanner sends it: AIM prefix ]d2, GTIN, serial, GS, lot.
@@ -98,17 +139,8 @@ class DemoKeys:
         self.env.scanner.scan(STANDARD_FOR.get(typ, STANDARD_FOR["caliper"]))
 
     def keys(self) -> Sequence[DemoKey]:
-        return [
-            ("f1", "Balance", self.scan(BALANCE)),
-            ("f3", "Badge", self.scan(BADGE_QUALIFIED)),
-            ("f4", "Part", self.next_part),
-            ("f5", "Caliper", self.scan(CALIPER)),
-            ("f7", "DATA ok", self.data_good),
-            ("f9", "DATA bad", self.data_bad),
-            ("f10", "Overdue cal", self.scan("CAL-0007")),
-            ("f11", "Standard", self.standard),
-            ("f12", "Badge 2", self.scan(BADGE_EXPIRED)),
-        ]
+        """Every demo key with its action (what `DemoBenchApp` binds)."""
+        return [(key, label, getattr(self, method)) for key, label, method in KEYS]
 
 
 HINTS: dict[Mode, str] = {
@@ -116,7 +148,7 @@ HINTS: dict[Mode, str] = {
     Mode.READY: "demo: F4 scan a part  F6 check an instrument  F3 log out",
     Mode.INSPECTING: "demo: F5 caliper  F7 DATA ok  F9 DATA bad  ^P/^F visual  F10 overdue cal",
     Mode.NONCONFORMANCE: "demo: pick a reason code, describe the defect, Enter",
-    Mode.CHECK: "demo: F5 caliper or F1 balance, F11 its standard, then F7 x3 / F9 x3 (fail)",
+    Mode.CHECK: "demo: F5 caliper or ^G balance, F11 its standard, then F7 x3 / F9 x3 (fail)",
     Mode.SPC_SIGNAL: "demo: pick an assignable cause for the SPC signal",
 }
 
@@ -137,10 +169,86 @@ def demo_hint(wf: Workflow) -> str:
     return HINTS[st.mode]
 
 
+def _demo_bindings() -> list[BindingType]:
+    """A binding per demo key, running `DemoBenchApp.action_demo`.
+
+    No demo key may be one the bench binds: Textual runs the first binding of a key, so a
+    shared key would do only one of the two (F1 once opened Details instead of scanning the
+    balance). `demo_key_clashes` names any; tests/demo/test_demo_checks.py keeps it empty.
+    """
+    return [Binding(key, f"demo({method!r})", label) for key, label, method in KEYS]
+
+
+def demo_key_clashes() -> list[str]:
+    """Demo keys the bench already binds (must be none)."""
+    bench = {b.key for b in BenchApp.class_bindings()}
+    return [key for key, _, _ in KEYS if key in bench]
+
+
+class DemoBenchApp(BenchApp):
+    """The bench UI with the demo keys (`KEYS`) and the demo's hint line above the key bar.
+
+    Args:
+        env: the running demo environment (the simulators the keys act on).
+        *args, **kwargs: as for `BenchApp`.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = _demo_bindings()
+
+    def __init__(self, *args: Any, env: DemoEnvironment, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.demo_keys = DemoKeys(env, self.wf)
+
+    def hint_line(self) -> str:
+        """The demo's hint for the current mode."""
+        return demo_hint(self.wf)
+
+    def key_bar_bindings(self) -> list[Binding]:
+        """The bench's own keys: the hint line above names the demo keys that make sense now."""
+        return BenchApp.class_bindings()
+
+    def action_demo(self, method: str) -> None:
+        """A demo key: run its `DemoKeys` method on the UI thread."""
+        self._touch()
+        try:
+            getattr(self.demo_keys, method)()
+        except Exception as exc:
+            log.exception("demo key failed")
+            self.apply(error(f"demo action failed: {exc}"))
+
+
 def run_demo_bench(env: DemoEnvironment) -> int:
     """The bench UI on the demo config, with the demo keys and hints."""
     cfg = load_config(env.config_path)
-    return run_bench(cfg, demo_keys=lambda wf: DemoKeys(env, wf).keys(), demo_hint=demo_hint)
+    return run_bench(cfg, app_class=functools.partial(DemoBenchApp, env=env))
 
 
-__all__ = ["BALANCE_BIAS", "CALIPER_BIAS", "HINTS", "DemoKeys", "demo_hint", "run_demo_bench"]
+def run_demo(workdir: Path | None, broker: str = "auto") -> int:
+    """Run the demo until the operator quits the bench UI (exit 0)."""
+
+    def _exit(signum: int, _frame: object) -> None:
+        # SIGTERM or a closed terminal (SIGHUP): leave through the context managers, so
+        # every simulator and subprocess is stopped and the temporary folder removed.
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, _exit)
+    signal.signal(signal.SIGHUP, _exit)
+    print("station demo: starting simulators, MQTT broker, central QMS and sync daemon…")
+    with demo_environment(workdir, broker=broker) as env:
+        print(f"  broker: {env.broker_kind} on 127.0.0.1:{env.mqtt_port}; files in {env.workdir}")
+        return run_demo_bench(env)
+
+
+__all__ = [
+    "BALANCE_BIAS",
+    "CALIPER_BIAS",
+    "HINTS",
+    "KEYS",
+    "DemoBenchApp",
+    "DemoKey",
+    "DemoKeys",
+    "demo_hint",
+    "demo_key_clashes",
+    "run_demo",
+    "run_demo_bench",
+]

@@ -17,11 +17,8 @@ Master data is generated for today (`station.demo.master_data`), so the story ne
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import json
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -33,10 +30,10 @@ from pathlib import Path
 from sim.broker import EmbeddedBroker
 from sim.gauge_formats import format_mtsics
 from sim.modbus_instrument import ModbusInstrument
-from sim.mosquitto import conf_text, mosquitto_binary
-from sim.net import free_port, wait_for_port
+from sim.mosquitto import Mosquitto, mosquitto_binary
 from sim.scanner import ScannerSim
 from sim.serial_gauge import SerialGaugeSim
+from sim.supervisor import Supervisor
 from station.demo.master_data import demo_master_docs
 
 SITE = "plant-a"
@@ -65,19 +62,6 @@ class DemoBalance(SerialGaugeSim):
         if on_pan is None:
             return super().frame()
         return format_mtsics(on_pan.quantize(Decimal("0.01")), self.unit, stable=self.stable)
-
-
-def _die_with_parent() -> None:
-    """In the child: receive SIGTERM when the demo process dies, however it dies.
-
-    prctl(PR_SET_PDEATHSIG) (Linux): a demo killed by SIGKILL or a closed terminal would
-    otherwise leave its broker, central and sync daemon running.
-    """
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
 
 
 def config_text(workdir: Path, mqtt_port: int, torque_url: str) -> str:
@@ -141,7 +125,7 @@ class DemoEnvironment:
     broker: str = "auto"  # "auto": mosquitto when installed; "mosquitto"; "embedded"
     broker_kind: str = ""
     mqtt_port: int = 0
-    _procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    _procs: list[Supervisor] = field(default_factory=list)
     _stops: list[Callable[[], None]] = field(default_factory=list)
 
     def start(self, *, with_sync: bool = True) -> DemoEnvironment:
@@ -178,15 +162,12 @@ class DemoEnvironment:
         if self.broker == "mosquitto" and binary is None:
             raise RuntimeError("--broker mosquitto: mosquitto is not installed")
         if binary is not None and self.broker != "embedded":
-            self.mqtt_port = free_port()
-            conf = self.workdir / "mosquitto.conf"
+            # Like the central and the daemon, it dies with the demo (die_with_parent).
             log_types = ("error", "warning", "notice", "information")
-            log = self.workdir / "mosquitto.log"
-            conf.write_text(conf_text(self.mqtt_port, log_path=log, log_types=log_types))
-            # Spawned here rather than through sim.mosquitto.Mosquitto so that it, like the
-            # central and the daemon, dies with the demo (_die_with_parent).
-            proc = self._spawn("mosquitto", [binary, "-c", str(conf)])
-            wait_for_port(self.mqtt_port, 10, proc)
+            mosquitto = Mosquitto(self.workdir, log_types=log_types, die_with_parent=True)
+            self._procs.append(mosquitto)
+            mosquitto.start()
+            self.mqtt_port = mosquitto.port
             self.broker_kind = "mosquitto"
         else:
             broker = EmbeddedBroker().start()
@@ -200,30 +181,18 @@ class DemoEnvironment:
             "sync", [sys.executable, "-m", "station.cli", "sync", "-c", str(self.config_path)]
         )
 
-    def _spawn(self, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
-        log = open(self.workdir / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
-        proc = subprocess.Popen(
-            argv,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=self.workdir,
-            preexec_fn=_die_with_parent,  # noqa: PLW1509 - only async-signal-safe calls
-        )
-        log.close()
+    def _spawn(self, name: str, argv: list[str]) -> Supervisor:
+        log = self.workdir / f"{name}.log"
+        proc = Supervisor(name, argv, log, cwd=self.workdir, die_with_parent=True).start()
         self._procs.append(proc)
         return proc
 
     def close(self) -> None:
         """Stop everything: daemons first (SIGTERM, so sync publishes `offline`), then sims."""
         for proc in reversed(self._procs):
-            if proc.poll() is None:
-                proc.terminate()
+            proc.signal_term()
         for proc in reversed(self._procs):
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
+            proc.wait_stopped(10.0)
         self._procs.clear()
         for stop in reversed(self._stops):
             with contextlib.suppress(Exception):
@@ -249,28 +218,10 @@ def demo_environment(
             shutil.rmtree(w, ignore_errors=True)
 
 
-def run_demo(workdir: Path | None, broker: str = "auto") -> int:
-    """Run the demo until the operator quits the bench UI (exit 0)."""
-    from station.demo.app import run_demo_bench
-
-    def _exit(signum: int, _frame: object) -> None:
-        # SIGTERM or a closed terminal (SIGHUP): leave through the context managers, so
-        # every simulator and subprocess is stopped and the temporary folder removed.
-        raise SystemExit(128 + signum)
-
-    signal.signal(signal.SIGTERM, _exit)
-    signal.signal(signal.SIGHUP, _exit)
-    print("station demo: starting simulators, MQTT broker, central QMS and sync daemon…")
-    with demo_environment(workdir, broker=broker) as env:
-        print(f"  broker: {env.broker_kind} on 127.0.0.1:{env.mqtt_port}; files in {env.workdir}")
-        return run_demo_bench(env)
-
-
 __all__ = [
     "BALANCE_PART_MASS",
     "DemoBalance",
     "DemoEnvironment",
     "config_text",
     "demo_environment",
-    "run_demo",
 ]

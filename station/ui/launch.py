@@ -1,8 +1,8 @@
 """What `station bench` does around the app: where its log goes.
 
-Kept apart from the app so that tests and the demo build a `BenchApp` without touching the
-process's logging. The log is bounded (issue 13.10: a plain file next to the store grew with
-every line of noise an input saw, eating the storage budget the records need):
+Kept apart from the app so that tests, and apps built on it, make a `BenchApp` without
+touching the process's logging. The log is bounded (issue 13.10: a plain file next to the
+store grew with every line of noise an input saw, eating the storage budget the records need):
 
 - under systemd with stderr connected to the journal (`JOURNAL_STREAM` names stderr's device
   and inode, systemd.exec(5) "Environment variables in spawned processes"), log to stderr:

@@ -42,10 +42,11 @@ class ScanField(Input):
     """The scan line: a keyboard-wedge scanner types here and ends with Enter.
 
     It holds the focus whenever no dialog is open (contract station.md, "Bench interaction"),
-    so a printable command key (space: poll; a printable demo key) would otherwise be typed
-    into it: those act as commands only while the field is EMPTY (a scan never starts with a
-    space). Pass, fail and redo are control keys for that reason. The GS1 separator
-    (Ctrl+], character 0x1d) is kept in the text instead of being dropped as a control key.
+    so a printable command key (space: poll; a printable key an app built on the bench binds)
+    would otherwise be typed into it: those act as commands only while the field is EMPTY (a
+    scan never starts with a space). Pass, fail and redo are control keys for that reason. The
+    GS1 separator (Ctrl+], character 0x1d) is kept in the text instead of being dropped as a
+    control key.
     """
 
     def __init__(self, command_keys: frozenset[str], *, id: str | None = None) -> None:

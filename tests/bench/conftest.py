@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -13,29 +13,18 @@ import pytest
 from drivers.base import Reading
 from station.bench.workflow import Workflow
 from station.config import load_config
-from station.master import load_master_dir
 from station.settings import Config
 from station.store import Store
+from tests.helpers.clocks import SettableClock
+from tests.helpers.stores import open_store
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-class Clock:
-    """A clock the test moves by hand (the core never reads the real one)."""
-
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kw: float) -> None:
-        self.now += timedelta(**kw)
-
-
 @pytest.fixture
-def clock() -> Clock:
-    return Clock(datetime(2026, 11, 21, 10, 0, 0, tzinfo=UTC))
+def clock() -> SettableClock:
+    """10:00 UTC until the test moves it (the core never reads the real clock)."""
+    return SettableClock(datetime(2026, 11, 21, 10, 0, 0, tzinfo=UTC))
 
 
 @pytest.fixture
@@ -45,34 +34,20 @@ def config(tmp_path: Path) -> Config:
     return dataclasses.replace(cfg, station=station)
 
 
-def open_store(config: Config, clock: Clock, budget_mb: float | None = None) -> Store:
-    store = Store.open(
-        config.station.db_path,
-        site=config.station.site,
-        station=config.station.id,
-        budget_mb=budget_mb,
-        clock=clock,
-    )
-    docs, problems = load_master_dir(ROOT / "config" / "master")
-    assert problems == []
-    store.bootstrap_master((d.kind, d.id, d.doc) for d in docs)
-    return store
-
-
 @pytest.fixture
-def store(config: Config, clock: Clock) -> Iterator[Store]:
+def store(config: Config, clock: SettableClock) -> Iterator[Store]:
     s = open_store(config, clock)
     yield s
     s.close()
 
 
 @pytest.fixture
-def wf(store: Store, config: Config, clock: Clock) -> Workflow:
+def wf(store: Store, config: Config, clock: SettableClock) -> Workflow:
     return Workflow(store, config, clock)
 
 
 @pytest.fixture
-def rd(clock: Clock) -> Callable[[float, str | None, str], Reading]:
+def rd(clock: SettableClock) -> Callable[[float, str | None, str], Reading]:
     """Build a Reading stamped with the test clock, one second after the previous one (as
     pressed by a person: outside every debounce window)."""
     presses = itertools.count(1)
@@ -86,7 +61,7 @@ def rd(clock: Clock) -> Callable[[float, str | None, str], Reading]:
 
 
 @pytest.fixture
-def store_factory(config: Config, clock: Clock) -> Iterator[Callable[..., Store]]:
+def store_factory(config: Config, clock: SettableClock) -> Iterator[Callable[..., Store]]:
     """Open (more) stores on the test's database; all closed at the end."""
     opened: list[Store] = []
 

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from drivers.factory import open_driver
 from sim._central_db import read_summary
 from sim.net import wait_until
 from station.bench.workflow import Workflow
 from station.config import load_config
 from station.demo.environment import SITE, STATION, demo_environment
 from station.demo.master_data import BADGE_QUALIFIED, PART_GTIN
+from station.devices import open_driver
 from station.master import load_master_dir
 from station.store import Store
 

@@ -1,4 +1,4 @@
-"""Fixtures for the store tests: a controllable clock, real store files, record bodies.
+"""Fixtures for the store tests: a settable clock, real store files, record bodies.
 
 Everything runs on real SQLite files in tmp_path; nothing is mocked.
 """
@@ -8,35 +8,22 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from types import ModuleType
 
 import pytest
 
 from station.store import Store
+from tests.helpers import records
+from tests.helpers.clocks import SettableClock
 
 SITE = "plant-a"
 STATION = "bench-01"
 
 
-class FakeClock:
-    """Aware UTC time that advances by `step` at every reading (or stays put when step=0)."""
-
-    def __init__(self, start: datetime, step: timedelta = timedelta(milliseconds=250)) -> None:
-        self.now = start
-        self.step = step
-
-    def __call__(self) -> datetime:
-        current = self.now
-        self.now = self.now + self.step
-        return current
-
-    def set(self, moment: datetime) -> None:
-        self.now = moment
-
-
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(datetime(2026, 11, 21, 8, 0, 0, tzinfo=UTC))
+def clock() -> SettableClock:
+    """08:00 UTC, 250 ms later at every reading (records of one test are 250 ms apart)."""
+    return SettableClock(datetime(2026, 11, 21, 8, 0, 0, tzinfo=UTC), timedelta(milliseconds=250))
 
 
 @pytest.fixture
@@ -45,7 +32,7 @@ def db_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def store(db_path: Path, clock: FakeClock) -> Iterator[Store]:
+def store(db_path: Path, clock: SettableClock) -> Iterator[Store]:
     with Store.open(db_path, site=SITE, station=STATION, clock=clock) as s:
         yield s
 
@@ -59,82 +46,10 @@ def write_config(tmp_path: Path, db_dir: Path) -> Path:
     return cfg
 
 
-def measurement(
-    characteristic: str = "bore-dia",
-    value: float = 12.346,
-    *,
-    instrument: str = "CAL-0042",
-    sample: int = 1,
-    ts: str = "2026-11-21T08:00:00.000Z",
-) -> dict[str, Any]:
-    return {
-        "characteristic": characteristic,
-        "sample": sample,
-        "kind": "variable",
-        "value": value,
-        "unit": "mm",
-        "raw": f"01A+{value:011.3f}",
-        "nominal": 12.35,
-        "lsl": 12.3,
-        "usl": 12.4,
-        "rule": "simple",
-        "u": None,
-        "verdict": "pass",
-        "instrument": instrument,
-        "cal_due": "2027-03-01",
-        "ts": ts,
-    }
-
-
-def inspection(
-    *measurements: dict[str, Any],
-    serial: str | None = "SN-0001",
-    plan: tuple[str, str] = ("P-1001", "C"),
-    result: str = "accept",
-) -> dict[str, Any]:
-    return {
-        "plan": {"id": plan[0], "rev": plan[1]},
-        "part": {"number": "PN-778", "serial": serial, "lot": "L42"},
-        "operator": "op-17",
-        "reason": "production",
-        "started": "2026-11-21T08:00:00.000Z",
-        "completed": "2026-11-21T08:00:30.000Z",
-        "result": result,
-        "measurements": list(measurements) or [measurement()],
-    }
-
-
-def instrument_check(instrument: str = "CAL-0042", verdict: str = "pass") -> dict[str, Any]:
-    return {
-        "instrument": instrument,
-        "standard": "GB-25",
-        "reference": 25.0,
-        "unit": "mm",
-        "readings": [25.001, 25.0],
-        "bias": 0.0005,
-        "mpe": 0.004,
-        "verdict": verdict,
-        "operator": "op-17",
-    }
-
-
-def event(kind: str = "login", operator: str | None = "op-17") -> dict[str, Any]:
-    return {"kind": kind, "operator": operator, "detail": {}}
-
-
-class Bodies:
-    """The body builders above, handed to tests as the `mk` fixture (importlib mode: test
-    modules cannot import conftest)."""
-
-    measurement = staticmethod(measurement)
-    inspection = staticmethod(inspection)
-    instrument_check = staticmethod(instrument_check)
-    event = staticmethod(event)
-
-
 @pytest.fixture
-def mk() -> type[Bodies]:
-    return Bodies
+def mk() -> ModuleType:
+    """The record body builders (`tests.helpers.records`)."""
+    return records
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ import contextlib
 import hashlib
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -28,6 +27,8 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from sim._central_db import read_summary
 from sim.net import wait_until
+from sim.supervisor import Supervisor
+from tests.helpers.records import numbered_event
 
 ROOT = Path(__file__).resolve().parents[2]
 STATION = str(Path(sys.executable).parent / "station")
@@ -70,7 +71,7 @@ def make_chain(
                 "station": station,
                 "ts": "2026-11-21T22:04:09.520Z",
                 "prev": prev,
-                "body": {"kind": "test", "operator": None, "detail": {"n": seq}},
+                "body": numbered_event(seq),
             }
         )
         prev = env["hash"]
@@ -159,52 +160,26 @@ def probe_factory() -> Iterator[Callable[..., Probe]]:
         p.close()
 
 
-@dataclass
-class Proc:
-    """A subprocess with its stderr in a log file, stopped (SIGTERM, then SIGKILL) at teardown."""
+class Proc(Supervisor):
+    """A subprocess with its stdout piped and its stderr in a log file, killed at teardown."""
 
-    argv: list[str]
-    log_path: Path
-    env: dict[str, str] | None = None
-    proc: subprocess.Popen[bytes] | None = None
+    def __init__(self, argv: list[str], log_path: Path, env: dict[str, str] | None = None):
+        super().__init__(argv[0], argv, log_path, env=env, cwd=ROOT, capture_stdout=True)
 
     def start(self) -> Proc:
-        with self.log_path.open("ab") as log:
-            self.proc = subprocess.Popen(
-                self.argv,
-                stdout=subprocess.PIPE,
-                stderr=log,
-                cwd=ROOT,
-                env=self.env if self.env is not None else {**os.environ},
-            )
+        super().start()
         return self
 
-    @property
-    def log(self) -> str:
-        return self.log_path.read_text("utf-8", "replace") if self.log_path.exists() else ""
-
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.kill()
-        self.proc.wait(timeout=10)
-
     def terminate(self, timeout: float = 15.0) -> int:
-        assert self.proc is not None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-            raise AssertionError(f"{self.argv[:3]} ignored SIGTERM for {timeout}s") from None
+        """SIGTERM and the exit code; a process that ignores it is killed and fails the test."""
+        code = self.term(timeout)
+        if self.killed_after_timeout:
+            raise AssertionError(f"{self.argv[:3]} ignored SIGTERM for {timeout}s")
+        assert code is not None
+        return code
 
     def stdout(self) -> str:
-        assert self.proc is not None and self.proc.stdout is not None
-        return self.proc.stdout.read().decode()
+        return self.stdout_text()
 
     def wait_log(self, text: str, deadline_s: float = 15.0, *, since: int = 0) -> None:
         """Wait until `text` is in the log after its first `since` characters."""
@@ -226,12 +201,7 @@ def procs() -> Iterator[list[Proc]]:
     started: list[Proc] = []
     yield started
     for p in started:
-        if p.alive():
-            assert p.proc is not None
-            p.proc.kill()
-            p.proc.wait(timeout=10)
-        if p.proc is not None and p.proc.stdout is not None:
-            p.proc.stdout.close()
+        p.close()
 
 
 @pytest.fixture
@@ -290,10 +260,6 @@ def kit() -> Kit:
 TEMPLATE_RECORDS = 10_000
 
 
-def event_body(n: int) -> dict[str, Any]:
-    return {"kind": "test", "operator": None, "detail": {"n": n}}
-
-
 @pytest.fixture(scope="session")
 def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A store holding TEMPLATE_RECORDS undelivered records, built once per session (the store
@@ -303,7 +269,7 @@ def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "station.db"
     with Store.open(path, site="plant-a", station="bench-01") as store:
         for start in range(0, TEMPLATE_RECORDS, 1000):
-            store.append_many([("event", event_body(n)) for n in range(start, start + 1000)])
+            store.append_many([("event", numbered_event(n)) for n in range(start, start + 1000)])
     return path
 
 
@@ -393,7 +359,7 @@ class StationEnv:
     def fill(self, n: int) -> None:
         """Append `n` event records, as the bench would."""
         with self.store() as s:
-            s.append_many([("event", event_body(k)) for k in range(n)])
+            s.append_many([("event", numbered_event(k)) for k in range(n)])
 
     def wait_pending(self, cond: Callable[[int], bool], deadline_s: float, what: str) -> int:
         """Poll the store's pending count until `cond` holds; fail at once if the daemon exits."""

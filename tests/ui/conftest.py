@@ -32,13 +32,12 @@ from station.schemas import schema_errors
 from station.settings import Config
 from station.store import Store
 from station.ui.app import BenchApp
+from tests.helpers.clocks import SettableClock
+from tests.helpers.stores import open_store
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXED = datetime(2026, 11, 21, 10, 0, 0, tzinfo=UTC)
-
-
-def fixed_clock() -> datetime:
-    return FIXED
+fixed_clock = SettableClock(FIXED)
 
 
 @dataclasses.dataclass
@@ -118,18 +117,6 @@ def cfg(tmp_path: Path, sims: Sims) -> Config:
     return load_config(path)
 
 
-def open_store(cfg: Config, budget_mb: float | None = None) -> Store:
-    store = Store.open(
-        cfg.station.db_path,
-        site=cfg.station.site,
-        station=cfg.station.id,
-        budget_mb=budget_mb,
-        clock=fixed_clock,
-    )
-    store.bootstrap_master_dir(cfg.master.dir)  # as run_bench does
-    return store
-
-
 def screen_text(app: BenchApp) -> str:
     """What the terminal shows now, as plain text (dialogs over their screen included)."""
     width, height = app.size
@@ -152,13 +139,20 @@ def screen_text(app: BenchApp) -> str:
 class Harness:
     """One bench app over a real store and the simulators, plus the test's verbs."""
 
-    def __init__(self, cfg: Config, sims: Sims, store: Store, **app_kwargs: Any) -> None:
+    def __init__(
+        self,
+        cfg: Config,
+        sims: Sims,
+        store: Store,
+        app_class: type[BenchApp] = BenchApp,
+        **app_kwargs: Any,
+    ) -> None:
         self.cfg = cfg
         self.sims = sims
         self.store = store
         self.wf = Workflow(store, cfg, fixed_clock)
         kwargs: dict[str, Any] = {"status_interval_s": 0.2, **app_kwargs}
-        self.app = BenchApp(
+        self.app = app_class(
             self.wf,
             store,
             cfg,
@@ -257,10 +251,12 @@ def harness(cfg: Config, sims: Sims) -> Iterator[Callable[..., Harness]]:
     """Build harnesses (several share one store file: a restart after a crash)."""
     stores: list[Store] = []
 
-    def make(budget_mb: float | None = None, **app_kwargs: Any) -> Harness:
-        store = open_store(cfg, budget_mb)
+    def make(
+        budget_mb: float | None = None, app_class: type[BenchApp] = BenchApp, **app_kwargs: Any
+    ) -> Harness:
+        store = open_store(cfg, fixed_clock, budget_mb)
         stores.append(store)
-        return Harness(cfg, sims, store, **app_kwargs)
+        return Harness(cfg, sims, store, app_class, **app_kwargs)
 
     yield make
     for s in stores:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
+from textual.binding import Binding, BindingType
 
 from station.bench.workflow import Mode
+from station.ui.app import BenchApp
 
 
 @pytest.mark.asyncio
@@ -98,16 +100,22 @@ async def test_abandon_asks_first_and_ctrl_q_quits_with_status_0(harness: Any) -
 async def test_demo_keys_are_bound_shown_and_run_on_the_ui_thread(harness: Any) -> None:
     pressed: list[str] = []
 
-    def data_button() -> None:
-        pressed.append("f9")
-        h.sims.gauge.press_button()
+    class ExtraKeys(BenchApp):
+        """The bench with keys of its own, as `station demo` adds them (DemoBenchApp)."""
 
-    h = harness(
-        demo_keys=[
-            ("f9", "Data button", data_button),
-            ("d", "Demo scan", lambda: pressed.append("d")),
+        BINDINGS: ClassVar[list[BindingType]] = [
+            Binding("f9", "data_button", "Data button"),
+            Binding("d", "demo_scan", "Demo scan"),
         ]
-    )
+
+        def action_data_button(self) -> None:
+            pressed.append("f9")
+            h.sims.gauge.press_button()
+
+        def action_demo_scan(self) -> None:
+            pressed.append("d")
+
+    h = harness(app_class=ExtraKeys)
     async with h.run() as pilot:
         await h.ready(pilot)
         assert " F9  Data button " in h.text() and " d  Demo scan " in h.text()

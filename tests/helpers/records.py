@@ -1,0 +1,82 @@
+"""Record bodies as the contract has them (docs/contract/mqtt.md, "Bodies"), for the tests that
+append records to a store or put them on the wire: one inspection with its measurements, an
+instrument check, an operator event, and the numbered `test` event of synthetic backlogs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def measurement(
+    characteristic: str = "bore-dia",
+    value: float = 12.346,
+    *,
+    instrument: str = "CAL-0042",
+    sample: int = 1,
+    ts: str = "2026-11-21T08:00:00.000Z",
+) -> dict[str, Any]:
+    """One passing variable measurement of plan P-1001's bore (12.3 .. 12.4 mm)."""
+    return {
+        "characteristic": characteristic,
+        "sample": sample,
+        "kind": "variable",
+        "value": value,
+        "unit": "mm",
+        "raw": f"01A+{value:011.3f}",
+        "nominal": 12.35,
+        "lsl": 12.3,
+        "usl": 12.4,
+        "rule": "simple",
+        "u": None,
+        "verdict": "pass",
+        "instrument": instrument,
+        "cal_due": "2027-03-01",
+        "ts": ts,
+    }
+
+
+def inspection(
+    *measurements: dict[str, Any],
+    serial: str | None = "SN-0001",
+    plan: tuple[str, str] = ("P-1001", "C"),
+    result: str = "accept",
+) -> dict[str, Any]:
+    """An inspection of part PN-778 `serial` (one `measurement()` when none is given)."""
+    return {
+        "plan": {"id": plan[0], "rev": plan[1]},
+        "part": {"number": "PN-778", "serial": serial, "lot": "L42"},
+        "operator": "op-17",
+        "reason": "production",
+        "started": "2026-11-21T08:00:00.000Z",
+        "completed": "2026-11-21T08:00:30.000Z",
+        "result": result,
+        "measurements": list(measurements) or [measurement()],
+    }
+
+
+def instrument_check(instrument: str = "CAL-0042", verdict: str = "pass") -> dict[str, Any]:
+    """A daily check of `instrument` against gauge block GB-25."""
+    return {
+        "instrument": instrument,
+        "standard": "GB-25",
+        "reference": 25.0,
+        "unit": "mm",
+        "readings": [25.001, 25.0],
+        "bias": 0.0005,
+        "mpe": 0.004,
+        "verdict": verdict,
+        "operator": "op-17",
+    }
+
+
+def event(kind: str = "login", operator: str | None = "op-17") -> dict[str, Any]:
+    """An operator event with no detail."""
+    return {"kind": kind, "operator": operator, "detail": {}}
+
+
+def numbered_event(n: int) -> dict[str, Any]:
+    """The `test` event numbered `n`: the body of synthetic backlogs and hand-built chains."""
+    return {"kind": "test", "operator": None, "detail": {"n": n}}
+
+
+__all__ = ["event", "inspection", "instrument_check", "measurement", "numbered_event"]
