@@ -11,9 +11,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
+from station.core.calibration import PointSpec
+
 CharacteristicKind = Literal["variable", "attribute"]
 DecisionRuleName = Literal["simple", "guarded"]
 PlanStatus = Literal["draft", "released", "obsolete"]
+ProcedureKind = Literal["calibration", "type-1", "grr", "attribute-agreement"]
 InstrumentStatus = Literal["active", "quarantined", "retired"]
 ChartKind = Literal["imr", "xbar-r", "xbar-s"]
 NelsonRule = Literal[
@@ -99,6 +102,9 @@ class Instrument:
     u: float | None = None
     mpe: float | None = None
     check_interval_h: float | None = None
+    # Contract 1.1: the date of the last calibration and the procedure it follows.
+    calibrated: date | None = None
+    procedure: str | None = None
 
 
 @dataclass(frozen=True)
@@ -133,6 +139,38 @@ class Standard:
 
 
 @dataclass(frozen=True)
+class Procedure:
+    """One revision of a procedure the bench runs: a calibration or a gauge study (contract
+    `procedure.schema.json`). Only a released revision is run, like a plan."""
+
+    id: str
+    rev: str
+    status: PlanStatus
+    kind: ProcedureKind
+    instrument_types: tuple[str, ...]
+    unit: str
+    title: str = ""
+    instruction: str = ""
+    qualifications: tuple[str, ...] = ()
+    rule: DecisionRuleName = "simple"
+    # calibration
+    interval_days: int | None = None
+    points: tuple[PointSpec, ...] = ()
+    # studies
+    tolerance: float | None = None
+    readings: int | None = None
+    parts: int | None = None
+    appraisers: int | None = None
+    trials: int | None = None
+    limits: tuple[tuple[str, float], ...] = ()  # acceptance limits given (absent: defaults)
+    references: tuple[tuple[str, str], ...] = ()  # attribute agreement: part -> decision
+
+    def limit(self, name: str, default: float) -> float:
+        """The acceptance limit `name`, or the documented default when the QMS gave none."""
+        return dict(self.limits).get(name, default)
+
+
+@dataclass(frozen=True)
 class MasterData:
     """Everything the QMS defines, as one immutable snapshot."""
 
@@ -140,6 +178,11 @@ class MasterData:
     instruments: tuple[Instrument, ...] = ()
     operators: tuple[Operator, ...] = ()
     standards: tuple[Standard, ...] = ()
+    procedures: tuple[Procedure, ...] = ()  # every revision, like plans
+
+    def released_procedure(self, pid: str) -> Procedure | None:
+        """The released revision of procedure `pid`, or None."""
+        return next((p for p in self.procedures if p.id == pid and p.status == "released"), None)
 
     def instrument(self, iid: str) -> Instrument | None:
         """The instrument with id `iid`, or None."""
@@ -166,6 +209,8 @@ __all__ = [
     "Operator",
     "Plan",
     "PlanStatus",
+    "Procedure",
+    "ProcedureKind",
     "Qualification",
     "SpcSpec",
     "Standard",

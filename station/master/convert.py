@@ -7,6 +7,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import Any, get_args
 
+from station.core.calibration import PointSource, PointSpec, PointTest
 from station.core.model import (
     Characteristic,
     CharacteristicKind,
@@ -19,6 +20,8 @@ from station.core.model import (
     Operator,
     Plan,
     PlanStatus,
+    Procedure,
+    ProcedureKind,
     Qualification,
     SpcSpec,
     Standard,
@@ -27,6 +30,7 @@ from station.core.timefmt import parse_date
 from station.master.validation import MasterDataError, MasterDoc, semantic_errors, show_json
 
 log = logging.getLogger("station.master")
+Model = Plan | Instrument | Operator | Standard | Procedure
 
 
 def _enum(value: Any, literal: Any) -> Any:
@@ -74,7 +78,7 @@ def _characteristic(c: Mapping[str, Any]) -> Characteristic:
     )
 
 
-def _convert(kind: str, d: Mapping[str, Any]) -> Plan | Instrument | Operator | Standard:
+def _convert(kind: str, d: Mapping[str, Any]) -> Model:
     if kind == "plan":
         return Plan(
             id=d["id"],
@@ -98,6 +102,8 @@ def _convert(kind: str, d: Mapping[str, Any]) -> Plan | Instrument | Operator | 
             u=_opt_float(d.get("u")),
             mpe=_opt_float(d.get("mpe")),
             check_interval_h=_opt_float(d.get("check_interval_h")),
+            calibrated=None if d.get("calibrated") is None else parse_date(d["calibrated"]),
+            procedure=d.get("procedure"),
         )
     if kind == "operator":
         quals = d["qualifications"]
@@ -122,10 +128,54 @@ def _convert(kind: str, d: Mapping[str, Any]) -> Plan | Instrument | Operator | 
             uncertainty=float(d["uncertainty"]),
             cal_due=parse_date(d["cal_due"]),
         )
+    if kind == "procedure":
+        return _procedure(d)
     raise MasterDataError(f"unknown master-data kind {show_json(kind)}")
 
 
-def to_model(kind: str, doc: Mapping[str, Any]) -> Plan | Instrument | Operator | Standard:
+def _opt_int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _point(p: Mapping[str, Any]) -> PointSpec:
+    return PointSpec(
+        name=str(p["name"]),
+        nominal=float(p["nominal"]),
+        readings=int(p["readings"]),
+        test=_enum(p.get("test", "error"), PointTest),
+        mpe=_opt_float(p.get("mpe")),
+        mpe_rel=_opt_float(p.get("mpe_rel")),
+        limit=_opt_float(p.get("limit")),
+        source=_enum(p.get("source", "standard"), PointSource),
+        standard_type=p.get("standard_type"),
+    )
+
+
+def _procedure(d: Mapping[str, Any]) -> Procedure:
+    return Procedure(
+        id=d["id"],
+        rev=d["rev"],
+        status=_enum(d["status"], PlanStatus),
+        kind=_enum(d["kind"], ProcedureKind),
+        instrument_types=tuple(d["instrument_types"]),
+        unit=d["unit"],
+        title=d.get("title", ""),
+        instruction=d.get("instruction", ""),
+        qualifications=tuple(d.get("qualifications", ())),
+        rule=_enum(d.get("rule", "simple"), DecisionRuleName),
+        interval_days=_opt_int(d.get("interval_days")),
+        points=tuple(_point(p) for p in d.get("points", ())),
+        tolerance=_opt_float(d.get("tolerance")),
+        readings=_opt_int(d.get("readings")),
+        parts=_opt_int(d.get("parts")),
+        appraisers=_opt_int(d.get("appraisers")),
+        trials=_opt_int(d.get("trials")),
+        limits=tuple(sorted((str(k), float(v)) for k, v in d.get("limits", {}).items())),
+        references=tuple(sorted((str(k), str(v)) for k, v in d.get("references", {}).items())),
+    )
+
+
+def to_model(kind: str, doc: Mapping[str, Any]) -> Model:
     """Convert a document that passed `validate_master` into its typed core object.
 
     Raises:
@@ -144,13 +194,14 @@ def to_model(kind: str, doc: Mapping[str, Any]) -> Plan | Instrument | Operator 
 def master_snapshot(docs: Iterable[MasterDoc | tuple[str, Mapping[str, Any]]]) -> MasterData:
     """Build the typed snapshot from valid documents (`MasterDoc`s or `(kind, doc)` pairs).
 
-    Every plan revision is kept (the core picks the released one); each kind is sorted by id
-    (plans by id, then rev) so that equal inputs give equal snapshots.
+    Every plan and procedure revision is kept (the core picks the released one); each kind is
+    sorted by id (plans and procedures by id, then rev) so that equal inputs give equal snapshots.
     """
     plans: list[Plan] = []
     instruments: list[Instrument] = []
     operators: list[Operator] = []
     standards: list[Standard] = []
+    procedures: list[Procedure] = []
     for item in docs:
         kind, doc = (item.kind, item.doc) if isinstance(item, MasterDoc) else item
         # A store written by an older station may hold a document today's bounds refuse
@@ -173,6 +224,8 @@ def master_snapshot(docs: Iterable[MasterDoc | tuple[str, Mapping[str, Any]]]) -
             instruments.append(obj)
         elif isinstance(obj, Operator):
             operators.append(obj)
+        elif isinstance(obj, Procedure):
+            procedures.append(obj)
         else:
             standards.append(obj)
     return MasterData(
@@ -180,4 +233,5 @@ def master_snapshot(docs: Iterable[MasterDoc | tuple[str, Mapping[str, Any]]]) -
         instruments=tuple(sorted(instruments, key=lambda i: i.id)),
         operators=tuple(sorted(operators, key=lambda o: o.id)),
         standards=tuple(sorted(standards, key=lambda s: s.id)),
+        procedures=tuple(sorted(procedures, key=lambda p: (p.id, p.rev))),
     )

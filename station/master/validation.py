@@ -28,8 +28,10 @@ from station.schemas.names import NAME_RE, NAME_RULE
 if TYPE_CHECKING:  # jsonschema itself is imported on first validation (station.schemas)
     from jsonschema import ValidationError
 
-MasterKind = Literal["plan", "instrument", "operator", "standard"]  # also schema names
+MasterKind = Literal["plan", "instrument", "operator", "standard", "procedure"]  # schema names
 MASTER_KINDS: tuple[MasterKind, ...] = get_args(MasterKind)
+# Kinds whose documents carry a `rev`: every revision is kept, a released one is used.
+REVISED_KINDS: tuple[MasterKind, ...] = ("plan", "procedure")
 # What the schemas' patterns mean, for messages a technician can act on. Python's `$` also
 # matches before a final "\n", so the schemas' own `^...$` patterns let "CAL-1\n" through;
 # semantic_errors re-checks with \Z.
@@ -63,8 +65,8 @@ class MasterDoc:
 
     @property
     def rev(self) -> str | None:
-        """The plan revision, None for other kinds."""
-        rev = self.doc.get("rev") if self.kind == "plan" else None
+        """The plan or procedure revision, None for other kinds."""
+        rev = self.doc.get("rev") if self.kind in REVISED_KINDS else None
         return rev if isinstance(rev, str) else None
 
 
@@ -242,14 +244,36 @@ BOUNDS: dict[str, dict[str, Bound]] = {
         "spc.ucl": _MAGNITUDE,
         "spc.lcl": _MAGNITUDE,
     },
+    # procedure fields are per point (`points[i].`) or of the whole document
+    "procedure": {
+        "points.nominal": _MAGNITUDE,
+        "points.mpe": _UNCERTAINTY,
+        "points.limit": _UNCERTAINTY,
+        "interval_days": Bound(-math.inf, 3660, "at most 3660 (10 years)"),
+        "tolerance": _UNCERTAINTY,
+        "readings": Bound(-math.inf, 1000, "at most 1000"),
+        "parts": Bound(-math.inf, 1000, "at most 1000"),
+        "appraisers": Bound(-math.inf, 100, "at most 100"),
+        "trials": Bound(-math.inf, 100, "at most 100"),
+    },
 }
 
 
 def _bound_problems(kind: str, doc: Mapping[str, Any]) -> list[str]:
     bounds = BOUNDS.get(kind, {})
+    if kind == "procedure":
+        top = {k: b for k, b in bounds.items() if not k.startswith("points.")}
+        out = list(filter(None, (b.problem(f"$.{k}", doc.get(k)) for k, b in top.items())))
+        points = doc.get("points")
+        for i, pt in enumerate(points if isinstance(points, list) else []):
+            for key, bound in bounds.items():
+                if key.startswith("points.") and isinstance(pt, dict):
+                    name = key.removeprefix("points.")
+                    out += filter(None, [bound.problem(f"$.points[{i}].{name}", pt.get(name))])
+        return out
     if kind != "plan":
         return list(filter(None, (b.problem(f"$.{k}", doc.get(k)) for k, b in bounds.items())))
-    out: list[str] = []
+    out = []
     chars = doc.get("characteristics")
     for i, c in enumerate(chars if isinstance(chars, list) else []):
         if not isinstance(c, dict):
@@ -316,6 +340,10 @@ def semantic_errors(kind: str, doc: Any) -> list[str]:
     out += _bound_problems(kind, doc)
     if kind in ("instrument", "standard"):
         out += filter(None, [_date_problem("$.cal_due", doc.get("cal_due"))])
+    if kind == "instrument":
+        out += filter(None, [_date_problem("$.calibrated", doc.get("calibrated"))])
+    if kind == "procedure":
+        out += _procedure_problems(doc)
     quals = doc.get("qualifications")
     if kind == "operator" and isinstance(quals, list):
         for i, q in enumerate(quals):
@@ -338,6 +366,28 @@ def semantic_errors(kind: str, doc: Any) -> list[str]:
             elif isinstance(cid, str):
                 first[cid] = i
             out += _characteristic_problems(i, c)
+    return out
+
+
+def _procedure_problems(doc: Mapping[str, Any]) -> list[str]:
+    """What the procedure schema leaves open: a point's test needs its limit, names are unique."""
+    out: list[str] = []
+    points = doc.get("points")
+    first: dict[str, int] = {}
+    for i, pt in enumerate(points if isinstance(points, list) else []):
+        if not isinstance(pt, dict):
+            continue
+        where = f"$.points[{i}]"
+        name = pt.get("name")
+        if isinstance(name, str) and name in first:
+            out.append(f"{where}.name: duplicate point name, also at $.points[{first[name]}]")
+        elif isinstance(name, str):
+            first[name] = i
+        if pt.get("test", "error") == "error":
+            if ("mpe" in pt) == ("mpe_rel" in pt):
+                out.append(f"{where}: an error test needs exactly one of mpe and mpe_rel")
+        elif "limit" not in pt:
+            out.append(f"{where}: a repeatability test needs limit")
     return out
 
 

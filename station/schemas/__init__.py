@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
 
-SchemaName = Literal["ack", "instrument", "operator", "plan", "record", "standard", "status"]
+SchemaName = Literal[
+    "ack", "instrument", "operator", "plan", "procedure", "record", "standard", "status"
+]
 
 SCHEMA_NAMES: tuple[SchemaName, ...] = get_args(SchemaName)
 
@@ -25,6 +27,7 @@ MASTER_SCHEMA_IDS: dict[str, str] = {
     "qms.master/instrument@1": "instrument",
     "qms.master/operator@1": "operator",
     "qms.master/standard@1": "standard",
+    "qms.master/procedure@1": "procedure",
 }
 
 

@@ -16,7 +16,7 @@ import json
 import sqlite3
 from typing import Any
 
-from station.master import MASTER_KINDS
+from station.master import MASTER_KINDS, REVISED_KINDS
 from station.store.base import AppendFn
 from station.store.ids import canonical, sha256_hex
 from station.store.model import Record, StoreError
@@ -63,7 +63,7 @@ def apply(
     else:
         if doc.get("id", item_id) != item_id:
             raise StoreError(f"{kind} document id {doc.get('id')!r} does not match {item_id!r}")
-        rev = str(doc.get("rev", "")) if kind == "plan" else ""
+        rev = str(doc.get("rev", "")) if kind in REVISED_KINDS else ""
         text = canonical(doc)
         held = conn.execute(
             "SELECT doc FROM master_current WHERE kind = ? AND item_id = ? AND rev = ?",

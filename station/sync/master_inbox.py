@@ -19,7 +19,7 @@ import logging
 from dataclasses import dataclass
 from typing import Literal
 
-from station.master import MASTER_KINDS, validate_master
+from station.master import MASTER_KINDS, REVISED_KINDS, validate_master
 from station.schemas.names import NAME_RE, NAME_RULE
 from station.store import Store
 from station.sync.payload import PayloadRejected, parse_payload
@@ -99,7 +99,7 @@ class MasterInbox:
         if problems:
             return self.reject(topic, payload, "; ".join(problems))
         event = self.store.apply_master(kind, item_id, doc, topic=topic)
-        rev = f" rev {doc.get('rev')}" if kind == "plan" else ""
+        rev = f" rev {doc.get('rev')}" if kind in REVISED_KINDS else ""
         return MasterOutcome("applied" if event else "unchanged", topic, f"{kind} {item_id}{rev}")
 
 

@@ -284,7 +284,8 @@ def test_topic_id_must_match() -> None:
 def test_not_an_object_and_unknown_kind() -> None:
     assert validate_master("plan", ["x"]) == ['$: must be a JSON object (got ["x"])']
     assert validate_master("gauge", {}) == [
-        'unknown master-data kind (got "gauge"); expected plan, instrument, operator, standard'
+        'unknown master-data kind (got "gauge"); expected plan, instrument, operator, standard,'
+        " procedure"
     ]
 
 
@@ -318,7 +319,7 @@ def test_folder_problems_name_the_file_and_json_path(tmp_path: Path) -> None:
     docs, problems = load_master_dir(folder(tmp_path, files))
     d = tmp_path
     known = '"qms.master/plan@1", "qms.master/instrument@1", "qms.master/operator@1", ' + (
-        '"qms.master/standard@1"'
+        '"qms.master/standard@1", "qms.master/procedure@1"'
     )
     assert problems == [
         f"{d}/a-bad-json.json: line 3, column 9: invalid JSON: Expecting value",
@@ -400,7 +401,7 @@ def assert_carried(doc: Any, model: Any, where: str) -> None:
 
 def test_to_model_round_trips_the_shipped_master_data() -> None:
     docs, problems = load_master_dir(SHIPPED)
-    assert problems == [] and len(docs) == 14
+    assert problems == [] and len(docs) == 20
     for item in docs:
         model = to_model(item.kind, item.doc)
         assert type(model).__name__.lower() == item.kind

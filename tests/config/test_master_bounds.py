@@ -168,14 +168,22 @@ NUMBERS = st.one_of(
     st.booleans(),
     st.none(),
 )
-BASE = {"instrument": INSTRUMENT, "standard": STANDARD, "plan": APPROVED}
+PROCEDURE = json.loads(
+    (Path(__file__).resolve().parents[2] / "config/master/procedure-CP-CALIPER-A.json").read_text()
+)
+BASE = {"instrument": INSTRUMENT, "standard": STANDARD, "plan": APPROVED, "procedure": PROCEDURE}
 
 
 def _field_paths() -> list[tuple[str, str]]:
     out = []
     for kind, bounds in BOUNDS.items():
         for key in bounds:
-            out.append((kind, f"characteristics.0.{key}" if kind == "plan" else key))
+            path = key
+            if kind == "plan":
+                path = f"characteristics.0.{key}"
+            elif key.startswith("points."):
+                path = key.replace("points.", "points.0.", 1)
+            out.append((kind, path))
     return out
 
 
