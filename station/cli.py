@@ -261,7 +261,7 @@ def bench(config_path: Path) -> None:
     Example:
         station bench -c /etc/station/station.toml
     """
-    from station.ui.app import run_bench
+    from station.ui.launch import run_bench
 
     cfg = load(config_path)
     require_writable_data_dir("bench", cfg, config_path)

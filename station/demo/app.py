@@ -25,7 +25,8 @@ from station.bench.workflow import Mode, Workflow
 from station.config import load_config
 from station.demo.environment import DemoEnvironment, demo_environment
 from station.demo.master_data import BADGE_EXPIRED, BADGE_QUALIFIED, PART_GTIN
-from station.ui.app import BenchApp, run_bench
+from station.ui.app import BenchApp
+from station.ui.launch import run_bench
 
 log = logging.getLogger(__name__)
 

@@ -19,10 +19,9 @@ from __future__ import annotations
 
 import gc
 import logging
-import sys
 import time
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import ClassVar, TypeVar
 
@@ -40,7 +39,6 @@ from station.bench.inputs import (
     InputValue,
     ScannerReader,
     ScanValue,
-    readers_for,
 )
 from station.bench.notice import Notice, error, info, warn
 from station.bench.workflow import Mode, Workflow, poll_targets
@@ -50,7 +48,6 @@ from station.ui import outcome
 from station.ui.details import DetailsScreen, details_text
 from station.ui.dialogs import CodeDialog, ConfirmDialog, HistoryScreen, mandatory_dialog
 from station.ui.header import fit_line, input_lines, key_bar, status_line
-from station.ui.launch import setup_logging
 from station.ui.outcome import Outcome
 from station.ui.screens import MODE_SCREENS, BenchScreen, CheckScreen, IdleScreen, WorkScreen
 from station.ui.status import STATUS_INTERVAL_S, StatusPoller, StatusSnapshot
@@ -498,37 +495,4 @@ class BenchApp(App[int]):
             return error(f"internal error (logged): {exc!r}")
 
 
-def run_bench(cfg: Config, *, app_class: Callable[..., BenchApp] = BenchApp) -> int:
-    """Run the bench UI until Ctrl+Q; 0 then, 1 when the store cannot be opened.
-
-    `app_class` (extension hook) builds the app from `BenchApp`'s arguments: an app built on
-    the bench (see `BenchApp`) runs in the same process, store and workflow.
-    """
-    setup_logging(cfg.station.data_dir / "bench.log")
-    try:
-        store = Store.for_config(cfg)
-    except StoreError as exc:
-        print(f"station bench: {exc}", file=sys.stderr)
-        return 1
-    with store:
-        try:
-            store.bootstrap_master_dir(cfg.master.dir)  # the bench works before the sync
-        except StoreError as exc:
-            log.error("master-data folder not applied: %s", exc)
-        clock = lambda: datetime.now(UTC)  # noqa: E731
-        wf = Workflow(store, cfg, clock)
-        scanner = ScannerReader(cfg.scanner) if cfg.scanner.kind != "keyboard" else None
-        app = app_class(
-            wf,
-            store,
-            cfg,
-            readers_for(cfg.inputs),
-            clock=clock,
-            scanner=scanner,
-            freeze_gc=True,
-        )
-        result = app.run()
-    return 1 if result is None else result
-
-
-__all__ = ["COMMAND_KEYS", "IDLE_TIMEOUT_S", "BenchApp", "run_bench"]
+__all__ = ["COMMAND_KEYS", "IDLE_TIMEOUT_S", "BenchApp"]

@@ -1,4 +1,5 @@
-"""What `station bench` does around the app: where its log goes.
+"""What `station bench` does around the app: opening the store and the workflow, and where its
+log goes (`run_bench`).
 
 Kept apart from the app so that tests, and apps built on it, make a `BenchApp` without
 touching the process's logging. The log is bounded (issue 13.10: a plain file next to the
@@ -17,13 +18,22 @@ import logging
 import logging.handlers
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
+
+from station.bench.inputs import ScannerReader, readers_for
+from station.bench.workflow import Workflow
+from station.settings import Config
+from station.store import Store, StoreError
+from station.ui.app import BenchApp
 
 LOG_MAX_BYTES = 1_000_000
 LOG_BACKUPS = 3
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 JOURNAL_FORMAT = "%(levelname)s %(name)s: %(message)s"  # journald stamps each line itself
+
+log = logging.getLogger("station.ui")
 
 
 def stderr_is_journal(env: Mapping[str, str]) -> bool:
@@ -64,4 +74,37 @@ def setup_logging(
     return handler
 
 
-__all__ = ["LOG_BACKUPS", "LOG_MAX_BYTES", "setup_logging", "stderr_is_journal"]
+def run_bench(cfg: Config, *, app_class: Callable[..., BenchApp] = BenchApp) -> int:
+    """Run the bench UI until Ctrl+Q; 0 then, 1 when the store cannot be opened.
+
+    `app_class` (extension hook) builds the app from `BenchApp`'s arguments: an app built on
+    the bench (see `BenchApp`) runs in the same process, store and workflow.
+    """
+    setup_logging(cfg.station.data_dir / "bench.log")
+    try:
+        store = Store.for_config(cfg)
+    except StoreError as exc:
+        print(f"station bench: {exc}", file=sys.stderr)
+        return 1
+    with store:
+        try:
+            store.bootstrap_master_dir(cfg.master.dir)  # the bench works before the sync
+        except StoreError as exc:
+            log.error("master-data folder not applied: %s", exc)
+        clock = lambda: datetime.now(UTC)  # noqa: E731
+        wf = Workflow(store, cfg, clock)
+        scanner = ScannerReader(cfg.scanner) if cfg.scanner.kind != "keyboard" else None
+        app = app_class(
+            wf,
+            store,
+            cfg,
+            readers_for(cfg.inputs),
+            clock=clock,
+            scanner=scanner,
+            freeze_gc=True,
+        )
+        result = app.run()
+    return 1 if result is None else result
+
+
+__all__ = ["LOG_BACKUPS", "LOG_MAX_BYTES", "run_bench", "setup_logging", "stderr_is_journal"]
