@@ -12,6 +12,7 @@ import json
 import os
 import sys
 import tempfile
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -62,7 +63,7 @@ def os_reason(exc: OSError) -> str:
 
 
 def require_writable_data_dir(command: str, cfg: Config, config_path: Path) -> None:
-    """Exit 1 with one line unless the benchmarks/daemon can create and write its store.
+    """Exit 1 with one line unless the bench or the daemon can create and write its store.
 
     Both write the store (and the bench its log) in `data_dir`; finding out from a traceback
     deep in SQLite or logging set-up told the technician nothing. As root `os.access`
@@ -203,6 +204,92 @@ def status(config_path: Path) -> None:
         for line in st.problems:
             click.echo(f"station status: {cfg.station.db_path}: {line}", err=True)
         sys.exit(1)
+
+
+def _site_date(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        msg = f"must be a date YYYY-MM-DD (got {value!r})"
+        raise click.BadParameter(msg, param_hint=option) from None
+
+
+@main.command("export")
+@click.argument("fmt", metavar="FORMAT", type=click.Choice(["dfq", "csv"]))
+@config_option
+@click.option("--since", help="First day to export (YYYY-MM-DD, the site's calendar).")
+@click.option("--until", help="Last day to export (YYYY-MM-DD, inclusive).")
+@click.option("--plan", "plan_id", help="Only this plan id (every revision).")
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="A folder (DFQ: one file per plan revision; CSV: inspections.csv) or a file.",
+)
+@click.option("--force", is_flag=True, help="Overwrite files that exist.")
+@click.option(
+    "--encoding",
+    type=click.Choice(["default", "utf-8"]),
+    default="default",
+    show_default=True,
+    help="DFQ only: the encoding Q-DAS reads by default, or UTF-8.",
+)
+def export(
+    *,
+    fmt: str,
+    config_path: Path,
+    since: str | None,
+    until: str | None,
+    plan_id: str | None,
+    out: Path,
+    force: bool,
+    encoding: str,
+) -> None:
+    """Write the stored inspections as DFQ (AQDEF, for qs-STAT) or CSV, offline from the store.
+
+    Dates are calendar days of the site (`[station] timezone`), judged on each inspection's
+    completion. Nothing is overwritten without --force. Exits 0 when written, 2 for bad
+    arguments, 1 when the store cannot be read.
+
+    \b
+    Examples:
+        station export csv -c /etc/station/station.toml --since 2026-11-01 --out /media/usb
+        station export dfq -c /etc/station/station.toml --plan P-1001 --out /srv/qdas/pool
+    """
+    from station.export import ExportError, ExportFilter, inspections, plan_lookup, write_csv
+    from station.store import StoreError
+
+    first, last = _site_date(since, "--since"), _site_date(until, "--until")
+    if first is not None and last is not None and first > last:
+        raise click.BadParameter(f"{since} is after --until {until}", param_hint="--since")
+    cfg = load(config_path)
+    flt = ExportFilter(cfg.station.timezone, first, last, plan_id)
+    with open_existing_store("export", cfg, config_path) as store:
+        try:
+            records = inspections(store, flt)
+            if fmt == "csv":
+                target, rows = write_csv(records, out, zone=flt.zone, overwrite=force)
+                click.echo(f"{target}: {rows} measurements")
+            else:
+                from station.export.dfq import DEFAULT_ENCODING, write_dfq
+
+                enc = DEFAULT_ENCODING if encoding == "default" else "utf-8"
+                paths = write_dfq(
+                    records, plan_lookup(store), out, zone=flt.zone, encoding=enc, overwrite=force
+                )
+                for path in paths:
+                    click.echo(str(path))
+                if not paths:
+                    click.echo("no inspections matched: nothing written", err=True)
+        except ExportError as exc:
+            fail("export", str(exc), 2)
+        except StoreError as exc:
+            fail("export", f"the record store cannot be read: {exc}")
+        except OSError as exc:
+            fail("export", f"{out}: {os_reason(exc)}")
 
 
 @main.command("read")

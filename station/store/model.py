@@ -8,18 +8,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Literal, cast
+from typing import Any, Literal, cast, get_args
 
 from station.store.ids import canonical
 
-RecordType = Literal["inspection", "instrument-check", "nonconformance", "suspect", "event"]
-RECORD_TYPES: tuple[RecordType, ...] = (
-    "inspection",
-    "instrument-check",
-    "nonconformance",
-    "suspect",
-    "event",
-)
+RecordType = Literal[
+    "inspection", "instrument-check", "nonconformance", "suspect", "event", "calibration", "study"
+]
+RECORD_TYPES: tuple[RecordType, ...] = get_args(RecordType)  # contract 1.1 adds the last two
 DeliveryState = Literal["pending", "published", "delivered"]
 SCHEMA_ID = "station.record/1"
 

@@ -7,6 +7,7 @@ scanning record bodies, so it stays fast at a million records (benchmarks/store_
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -39,6 +40,24 @@ def normalize_ts(value: str) -> str:
 
 class Queries(StoreBase):
     """Indexed read queries."""
+
+    def iter_records(self, record_type: str, *, batch: int = 500) -> Iterator[Record]:
+        """Every stored record of `record_type`, ascending by seq, read `batch` at a time
+        (keyset pages on the primary key: memory stays flat however large the store, and a
+        record appended meanwhile is included or not, never half)."""
+        after = 0
+        while True:
+            with self._guard(f"read {record_type} records") as conn:
+                rows = conn.execute(
+                    f"SELECT {_RECORD_COLUMNS}, r.seq FROM records r "
+                    "WHERE r.type = ? AND r.seq > ? ORDER BY r.seq LIMIT ?",
+                    (record_type, after, batch),
+                ).fetchall()
+            if not rows:
+                return
+            for text, digest, _ in rows:
+                yield Record.from_text(text, digest)
+            after = int(rows[-1][2])
 
     def record(self, seq: int) -> Record | None:
         """The record with this seq, or None (never written, or pruned)."""
