@@ -58,6 +58,7 @@ import time
 from pathlib import Path
 from types import FrameType
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
@@ -66,6 +67,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from sim._central_db import CentralDB, read_summary
+from sim.calibration_answer import CalibrationAnswerer
 
 log = logging.getLogger("sim.central")
 
@@ -90,8 +92,10 @@ class Central:
         username: str | None = None,
         password: str | None = None,
         cafile: Path | None = None,
+        answerer: CalibrationAnswerer | None = None,
     ) -> None:
         self.db = db
+        self.answerer = answerer
         self.host, self.port, self.site = host, port, site
         self.session_expiry = session_expiry
         self.client_id = client_id
@@ -129,6 +133,8 @@ class Central:
                 return
             log.info("connected (session present: %s)", flags.session_present)
             client.subscribe(f"qms/v1/{self.site}/+/record/#", qos=1)
+            if self.answerer is not None:
+                client.subscribe(self.answerer.subscription, qos=1)
         except Exception:
             log.exception("on_connect failed")
 
@@ -156,7 +162,11 @@ class Central:
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
         try:
-            self._inbox.append((msg._topic.decode("utf-8", "replace"), bytes(msg.payload)))
+            topic = msg._topic.decode("utf-8", "replace")
+            if self.answerer is not None and self.answerer.is_master(topic):
+                self.answerer.remember(topic, bytes(msg.payload))
+                return
+            self._inbox.append((topic, bytes(msg.payload)))
         except Exception:
             log.exception("on_message failed")
 
@@ -180,7 +190,8 @@ class Central:
         if not batch:
             return
         touched: set[tuple[str, str]] = set()
-        for (topic, _), result in zip(batch, self.db.ingest_many(batch), strict=True):
+        results = self.db.ingest_many(batch)
+        for (topic, _), result in zip(batch, results, strict=True):
             if result.outcome == "stored":
                 self.stored += 1
             elif result.outcome == "invalid":
@@ -205,6 +216,12 @@ class Central:
         for (site, station), ack in acks.items():
             if ack is not None:
                 self.client.publish(f"qms/v1/{site}/{station}/ack", json.dumps(ack).encode(), qos=1)
+        if self.answerer is not None:  # after the commit: a confirmation of a stored record
+            for (topic, payload), result in zip(batch, results, strict=True):
+                if result.outcome == "stored" and topic.endswith("/record/calibration"):
+                    answer = self.answerer.answer(json.loads(payload))
+                    if answer is not None:
+                        self.client.publish(answer[0], answer[1], qos=1, retain=True)
 
     def pump(self, timeout: float, max_messages: int = BATCH_MAX) -> MQTTErrorCode:
         """Wait up to `timeout` for the broker, then read the packets there (up to
@@ -358,6 +375,15 @@ def main(argv: list[str] | None = None) -> int:
         help="a person decided: the station's current records win over those held from its"
         " lowest conflict on (moved to `superseded`); then exit",
     )
+    parser.add_argument(
+        "--answer-calibrations",
+        action="store_true",
+        help="confirm each passing calibration as a QMS does: publish the instrument again"
+        " (retained) with cal_due = next_due and calibrated = its date",
+    )
+    parser.add_argument(
+        "--timezone", default="UTC", help="the site's IANA zone, for the `calibrated` date"
+    )
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
     if args.conflicts or args.resolve:
@@ -387,6 +413,11 @@ def main(argv: list[str] | None = None) -> int:
             username=args.username,
             password=_password(args.password_file),
             cafile=args.cafile,
+            answerer=(
+                CalibrationAnswerer(args.site, ZoneInfo(args.timezone))
+                if args.answer_calibrations
+                else None
+            ),
         )
         signal.signal(signal.SIGTERM, central.stop)
         signal.signal(signal.SIGINT, central.stop)
