@@ -56,10 +56,11 @@ def input_refusal(ctx: BenchContext, input_name: str) -> str | None:
 
     For the screen (e.g. "CAL-0007 refused: calibration of instrument CAL-0007 is
     overdue: it was due on 2026-09-30; scan a fit instrument"). In instrument-check mode
-    the check takes every reading and judges it itself, so nothing is refused here.
+    the check takes every reading and judges it itself, so nothing is refused here; so does
+    a calibration (its instrument under test may well be overdue).
     """
     st = ctx.state
-    if st.mode is Mode.CHECK:
+    if st.mode in (Mode.CHECK, Mode.CALIBRATION):
         return None
     ctx.refresh_master()
     fixed = ctx.fixed_instrument(input_name)
@@ -163,7 +164,8 @@ def instrument_for(ctx: BenchContext, input_name: str) -> tuple[Instrument | Non
 def poll_inputs_for(ctx: BenchContext, readers: Sequence[R]) -> tuple[list[R], str]:
     """The poll input a poll key should ask, from what the workflow waits for.
 
-    In an instrument check: the input bound to the instrument being checked. In an
+    In an instrument check: the input bound to the instrument being checked; in a
+    calibration, to the instrument the current point reads. In an
     inspection: the input whose instrument has the type the next (or redo) characteristic
     needs. With a single poll input, that one. Otherwise none, and why (the operator then
     types the input's name).
@@ -179,7 +181,11 @@ def poll_inputs_for(ctx: BenchContext, readers: Sequence[R]) -> tuple[list[R], s
         return inst.type if inst else None
 
     wanted: str | None = None  # an instrument id (check) or type (inspection)
-    if st.check is not None and st.check.instrument is not None:
+    cal = st.calibration
+    if cal is not None and cal.reading_instrument is not None:
+        wanted = cal.reading_instrument.id
+        hits = [r for r in polls if ctx.bound_instrument_id(r.name) == wanted]
+    elif st.check is not None and st.check.instrument is not None:
         wanted = st.check.instrument.id
         hits = [r for r in polls if ctx.bound_instrument_id(r.name) == wanted]
     else:

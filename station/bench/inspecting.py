@@ -29,6 +29,11 @@ def start(ctx: BenchContext, s: PartScan) -> Notice:
         return error("describe the nonconformance of the rejected part first")
     if st.mode is Mode.CHECK:
         return error("finish or leave the instrument check first (Esc)")
+    if st.calibration is not None:
+        return error(
+            f"the calibration to {st.calibration.procedure.id} is unfinished: "
+            "finish it, or leave (abandon) it with Esc"
+        )
     if st.draft is not None:
         return error(
             f"part {st.draft.part.number} is still being inspected: finish it, or abandon it (F8)"

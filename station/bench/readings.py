@@ -4,7 +4,8 @@ One press of a data button is one reading (`station.bench.debounce`, issue 13.6)
 from an unfit instrument is ever accepted (ISO 9001 7.1.5.2: measuring equipment shall be
 verified, identified and safeguarded; `station.bench.binding`). Refused readings are `event`
 records, rate-limited (`station.bench.audit`). In instrument-check mode every reading goes to
-the check (`station.bench.checking`).
+the check (`station.bench.checking`), in calibration mode to the calibration
+(`station.bench.calibrating`), which judges its instruments itself.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import logging
 
 from drivers.base import Reading
 from station.bench.binding import instrument_for
+from station.bench.calibrating import reading as calibration_reading
 from station.bench.checking import check_reading
 from station.bench.context import BenchContext
 from station.bench.inspecting import accept
@@ -75,6 +77,11 @@ def _take(ctx: BenchContext, input_name: str, r: Reading, shown: str) -> tuple[N
         before, was_done = len(check.readings), check.done
         notice = check_reading(ctx, check, input_name, r)
         return notice, len(check.readings) > before or (check.done and not was_done)
+    if st.mode is Mode.CALIBRATION and st.calibration is not None:
+        cal = st.calibration
+        progress = cal.progress
+        notice = calibration_reading(ctx, cal, input_name, r)
+        return notice, cal.progress != progress
     if st.mode is not Mode.INSPECTING or st.draft is None:
         return warn(f"reading {shown} from input {input_name} ignored: {st.mode.value}"), False
     ctx.refresh_master()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 
+from station.bench.calibrating import write_suspect
 from station.bench.context import BenchContext
 from station.bench.notice import Notice, error, info, ok, warn
 from station.bench.state import BenchState, Mode
@@ -54,6 +55,15 @@ def badge(ctx: BenchContext, operator: Operator) -> Notice:
     st.operator = operator
     st.mode = Mode.READY
     d = st.draft
+    cal = st.calibration
+    if cal is not None and cal.operator == operator.id:
+        st.mode = Mode.CALIBRATION
+        return info(f"welcome {operator.name}: calibration resumed: {cal.prompt()}")
+    if cal is not None:
+        return warn(
+            f"welcome {operator.name}: {cal.operator} left a calibration to "
+            f"{cal.procedure.id} unfinished; abandon it (Esc) before starting another"
+        )
     if st.nc_for is not None:
         st.mode = Mode.NONCONFORMANCE
         part = st.nc_for.body["part"]["number"]
@@ -88,6 +98,15 @@ def logout(ctx: BenchContext, why: str) -> Notice:
         unrecorded = f"the logout could not be recorded: {exc}"
     st = ctx.state
     kept = st.draft is not None
+    cal = st.calibration
+    if cal is not None:
+        # What the calibration recorded stays; an owed suspect list is written now if the
+        # store takes it. One in progress is kept (its draft is saved) for its technician.
+        problem = write_suspect(ctx, cal)
+        if problem is not None:
+            log.warning("suspect list of %s not written at logout: %s", op.id, problem)
+        elif cal.record is not None:
+            cal = None
     # The inspection in progress, unacknowledged SPC signals and the inputs' refusals
     # outlive the session.
     ctx.state = BenchState(
@@ -96,8 +115,10 @@ def logout(ctx: BenchContext, why: str) -> Notice:
         spc_alerts=st.spc_alerts,
         nc_for=st.nc_for,
         refusals=st.refusals,
+        calibration=cal,
     )
-    tail = ": the unfinished inspection is kept" if kept else ""
+    kept_what = "inspection" if kept else "calibration" if cal and cal.record is None else ""
+    tail = f": the unfinished {kept_what} is kept" if kept_what else ""
     text = f"{op.name} logged out ({why}){tail}"
     return warn(text, unrecorded) if unrecorded else info(text)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
+from station.bench.calmode import Calibration
 from station.bench.checkmode import InstrumentCheck
 from station.bench.draft import Draft
 from station.bench.interlock import Refusal
@@ -42,6 +43,7 @@ class Mode(Enum):
     INSPECTING = "take the readings"
     NONCONFORMANCE = "describe the nonconformance"
     CHECK = "instrument check"
+    CALIBRATION = "calibration"
     SPC_SIGNAL = "acknowledge the SPC signal"
 
 
@@ -60,6 +62,7 @@ class BenchState:
     last_inspection: Record | None = None
     nc_for: Record | None = None  # the rejected inspection awaiting its NC
     check: InstrumentCheck | None = None
+    calibration: Calibration | None = None
     spc_alerts: list[SpcAlert] = field(default_factory=list)
     # Inputs that take no reading until a fit instrument is scanned (issue 12.1).
     refusals: dict[str, Refusal] = field(default_factory=dict)

@@ -14,6 +14,9 @@ test and the chaos run drive the very same code:
 - the inspection record, SPC signals and nonconformances (`station.bench.completion`);
 - instrument checks and suspect lists (`station.bench.checking` over
   `station.bench.checkmode`);
+- calibrations to a released procedure, as-found and as-left, and the re-judgement of
+  earlier parts after an as-found failure (`station.bench.calibrating` over
+  `station.bench.calmode` and `station.bench.calsuspect`);
 - what was left unfinished at the last stop (`station.bench.resume`).
 
 Each concept is a module of functions over one `BenchContext` (store, config, clock, master
@@ -31,9 +34,19 @@ from datetime import datetime, tzinfo
 from typing import Any, TypeVar
 
 from drivers.base import Reading
-from station.bench import binding, checking, completion, inspecting, readings, resume, session
+from station.bench import (
+    binding,
+    calibrating,
+    checking,
+    completion,
+    inspecting,
+    readings,
+    resume,
+    session,
+)
 from station.bench.audit import DEFAULT_WINDOW_S, AttemptLog
 from station.bench.binding import PollInput
+from station.bench.caldraft import is_calibration_doc
 from station.bench.context import BenchContext
 from station.bench.debounce import Debouncer
 from station.bench.interlock import Refusal
@@ -49,6 +62,7 @@ from station.core.scan import (
     StandardScan,
     UnknownScan,
     classify_scan,
+    normalize,
 )
 from station.settings import Config
 from station.store import Store
@@ -176,6 +190,14 @@ class Workflow:
         ctx = self.ctx
         ctx.refresh_master()
         s = classify_scan(raw, ctx.master)
+        if isinstance(s, (PartScan, UnknownScan)):
+            # A procedure sheet: not in `classify_scan`'s kinds, so matched here, after
+            # badges, instruments and standards (contract station.md, "Bench interaction").
+            text = normalize(raw).text
+            if any(p.id == text for p in ctx.master.procedures):
+                if ctx.state.operator is None:
+                    return error("scan your badge first")
+                return calibrating.procedure_scan(ctx, text)
         if isinstance(s, UnknownScan):
             return error(s.message)
         if isinstance(s, OperatorScan):
@@ -183,11 +205,16 @@ class Workflow:
         st = ctx.state
         if st.operator is None:
             return error("scan your badge first")
+        cal = st.calibration if st.mode is Mode.CALIBRATION else None
         if isinstance(s, InstrumentScan):
+            if cal is not None:
+                return calibrating.instrument_scan(ctx, cal, s.instrument)
             if st.mode is Mode.CHECK and st.check is not None:
                 return checking.check_instrument_scan(ctx, st.check, s.instrument)
             return binding.select_instrument(ctx, s.instrument)
         if isinstance(s, StandardScan):
+            if cal is not None:
+                return calibrating.standard_scan(ctx, cal, s.standard)
             if st.mode is not Mode.CHECK or st.check is None:
                 return error(
                     f"standard {s.standard.id} scanned outside instrument-check mode: "
@@ -239,16 +266,30 @@ class Workflow:
 
     def start_check(self) -> Notice:
         """Enter instrument-check mode."""
+        if self.ctx.state.calibration is not None:
+            return error("finish or leave the calibration first (Esc)")
         return checking.start_check(self.ctx)
 
     def leave_check(self) -> Notice:
         """Leave instrument-check mode (an unfinished check records nothing)."""
         return checking.leave_check(self.ctx)
 
+    # -- calibration -----------------------------------------------------------------------
+
+    def leave_calibration(self) -> Notice:
+        """Leave calibration mode (an unfinished calibration is abandoned: an event)."""
+        return calibrating.leave(self.ctx)
+
     # -- resume ----------------------------------------------------------------------------
 
     def load_unfinished(self) -> Notice | None:
-        """At start: load a saved draft or owed NC, and unacknowledged SPC signals."""
+        """At start: load a saved draft, calibration or owed NC, and unacknowledged SPC
+        signals."""
+        doc = self.ctx.store.load_draft()
+        if is_calibration_doc(doc):
+            assert doc is not None
+            resume.restore_spc_alerts(self.ctx)
+            return calibrating.resume(self.ctx, doc)
         return resume.load_unfinished(self.ctx)
 
 

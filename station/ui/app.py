@@ -49,7 +49,14 @@ from station.ui.details import DetailsScreen, details_text
 from station.ui.dialogs import CodeDialog, ConfirmDialog, HistoryScreen, mandatory_dialog
 from station.ui.header import fit_line, input_lines, key_bar, status_line
 from station.ui.outcome import Outcome
-from station.ui.screens import MODE_SCREENS, BenchScreen, CheckScreen, IdleScreen, WorkScreen
+from station.ui.screens import (
+    MODE_SCREENS,
+    BenchScreen,
+    CalibrationScreen,
+    CheckScreen,
+    IdleScreen,
+    WorkScreen,
+)
 from station.ui.status import STATUS_INTERVAL_S, StatusPoller, StatusSnapshot
 from station.ui.widgets import InputEventMessage, StatusMessage
 
@@ -102,6 +109,7 @@ class BenchApp(App[int]):
         "idle": IdleScreen,
         "work": WorkScreen,
         "check": CheckScreen,
+        "calibration": CalibrationScreen,
     }
     BINDINGS: ClassVar[list[BindingType]] = [
         # Control keys, not letters: a wedge scanner types letters into the scan field, and a
@@ -388,13 +396,13 @@ class BenchApp(App[int]):
         if action == "redo":
             return mode is Mode.INSPECTING
         if action == "poll":
-            return mode in (Mode.INSPECTING, Mode.CHECK) and any(
+            return mode in (Mode.INSPECTING, Mode.CHECK, Mode.CALIBRATION) and any(
                 r.mode == "poll" for r in self.readers
             )
         if action == "check":
             return mode is Mode.READY
         if action == "leave_check":
-            return mode is Mode.CHECK
+            return mode in (Mode.CHECK, Mode.CALIBRATION) or st.calibration is not None
         if action == "abandon":
             return st.draft is not None and st.operator is not None
         if action == "logout":
@@ -432,9 +440,13 @@ class BenchApp(App[int]):
         self.apply(self._call(self.wf.start_check))
 
     def action_leave_check(self) -> None:
-        """Esc: leave the instrument check."""
+        """Esc: leave the instrument check or the calibration."""
         self._touch()
-        self.apply(self._call(self.wf.leave_check))
+        st = self.wf.state
+        if st.mode is not Mode.CHECK and st.calibration is not None:
+            self.apply(self._call(self.wf.leave_calibration))
+        else:
+            self.apply(self._call(self.wf.leave_check))
 
     def action_abandon(self) -> None:
         """F8: abandon the inspection in progress, after a confirmation."""

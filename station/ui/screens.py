@@ -1,4 +1,5 @@
-"""One screen per bench mode: idle ("scan your badge"), work (plan + readings), check.
+"""One screen per bench mode: idle ("scan your badge"), work (plan + readings), check,
+calibration.
 
 Every screen has the same frame: the status line and the inputs (always visible), its body,
 the last notice, the scan field (which holds the focus) and the key bar. Screens read the
@@ -16,6 +17,7 @@ from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Static
 
+from station.bench.calrecord import table_text
 from station.bench.workflow import Mode
 from station.core.inspection import Measurement
 from station.core.model import Characteristic
@@ -305,6 +307,48 @@ class CheckScreen(BenchScreen):
         self.query_one("#check", Panel).show(out)
 
 
+class CalibrationScreen(BenchScreen):
+    """Calibration: the procedure, what to scan next, the series table and the result."""
+
+    def compose_body(self) -> ComposeResult:
+        """One panel."""
+        yield Panel(id="calibration")
+
+    def refresh_body(self) -> None:
+        """The calibration in progress, or its result with the re-judged parts."""
+        cal = self.bench.wf.state.calibration
+        out = styled("CALIBRATION", "bold underline")
+        if cal is None:
+            self.query_one("#calibration", Panel).show(out)
+            return
+        proc = cal.procedure
+        out.append(f"\nprocedure   {proc.id} rev {proc.rev} {proc.title}")
+        if cal.instrument is not None:
+            inst = cal.instrument
+            out.append(f"\ninstrument  {inst.id} ({inst.type}, cal due {inst.cal_due})")
+        out.append(f"\nnext        {cal.prompt()}", style="bold")
+        for name, series in (("as-found", cal.as_found), ("as-left", cal.as_left)):
+            if series:
+                out.append(f"\n{name}:\n" + "\n".join(table_text(series)))
+        if cal.record is not None:
+            result = str(cal.record.body.get("result", "?"))
+            style = {"pass": "green", "adjusted": "green", "fail": "red"}.get(result, "")
+            out.append("\nresult      ")
+            out.append(f" {result.upper()} ", style=style + " reverse")
+            out.append(f"  next due {cal.record.body.get('next_due') or '-'}")
+        if cal.suspect is not None:
+            count = len(cal.suspect.body.get("inspections", []))
+            out.append(
+                f"\nSUSPECT: {count} inspection(s); {len(cal.flipped)} measurement(s) flip",
+                "bold red",
+            )
+            for line in cal.flipped[:6]:
+                out.append(f"\n  {line}")
+        if cal.record is not None:
+            out.append("\nEsc: leave the calibration", style="dim")
+        self.query_one("#calibration", Panel).show(out)
+
+
 MODE_SCREENS: dict[Mode, str] = {
     Mode.IDLE: "idle",
     Mode.READY: "work",
@@ -312,6 +356,14 @@ MODE_SCREENS: dict[Mode, str] = {
     Mode.NONCONFORMANCE: "work",
     Mode.SPC_SIGNAL: "work",
     Mode.CHECK: "check",
+    Mode.CALIBRATION: "calibration",
 }
 
-__all__ = ["MODE_SCREENS", "BenchScreen", "CheckScreen", "IdleScreen", "WorkScreen"]
+__all__ = [
+    "MODE_SCREENS",
+    "BenchScreen",
+    "CalibrationScreen",
+    "CheckScreen",
+    "IdleScreen",
+    "WorkScreen",
+]
