@@ -71,16 +71,8 @@ R = TypeVar("R", bound=PollInput)
 
 
 class Workflow:
-    """The bench's rules over one store, one config and a clock.
-
-    Args:
-        store: the record store (used from the calling thread only).
-        config: the station config (inputs and their fixed instruments).
-        clock: returns the current UTC-aware datetime; tests pass a fixed one.
-        reason: the inspection reason written into records ("production", "first-article"…).
-        monotonic: seconds that never go back, for rate limits (`time.monotonic`).
-        audit_window_s: at most one refused-attempt event per (kind, subject) this often.
-    """
+    """The bench's rules over one store, one config and a clock; the arguments are those of
+    `BenchContext`, which the workflow owns and each concept module works on."""
 
     def __init__(
         self,
