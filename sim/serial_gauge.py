@@ -23,6 +23,7 @@ import argparse
 import contextlib
 import os
 import queue
+import random
 import re
 import sys
 import threading
@@ -71,6 +72,13 @@ class SerialGaugeSim:
         self.stable = True
         self.split = 1
         self.split_delay_s = 0.0
+        # What a real gauge does between calibrations: read off by a systematic error
+        # (`bias`, e.g. worn jaws), and scatter (`noise`, a standard deviation: the
+        # repeatability a Type-1 study measures). Both in the displayed unit, applied at
+        # each frame and rounded to the display's digits; `seed` makes the scatter repeatable.
+        self.bias = Decimal(0)
+        self.noise = Decimal(0)
+        self._rng = random.Random(0)
         self._received = bytearray()
         self._requests: list[bytes] = []
         self._pending = bytearray()
@@ -125,9 +133,23 @@ class SerialGaugeSim:
     def value(self, value: Decimal | str | float) -> None:
         self._value = Decimal(str(value))
 
+    def seed(self, seed: int) -> None:
+        """Restart the scatter's random sequence (repeatable noise)."""
+        self._rng = random.Random(seed)
+
+    def shown(self) -> Decimal:
+        """The value the gauge sends now: its value plus bias plus scatter, in its digits."""
+        value = self._value
+        if not self.bias and not self.noise:
+            return value
+        value += self.bias
+        if self.noise:
+            value += Decimal(repr(self._rng.gauss(0.0, float(self.noise))))
+        return value.quantize(self._value)
+
     def frame(self) -> bytes:
         """The value frame this gauge sends now (what a request or the button produces)."""
-        value, unit = self._value, self.unit
+        value, unit = self.shown(), self.unit
         if self.protocol == "mitutoyo":
             return fmt.format_mitutoyo(value)
         if self.protocol == "sylvac":
@@ -305,10 +327,21 @@ def main(argv: list[str] | None = None) -> int:
         choices=("c1202", "optors"),
         help="mahr only: Millimar C1202 or C1208/C1216 'OPTORS' replies (default %(default)s)",
     )
+    parser.add_argument(
+        "--bias",
+        default="0",
+        help="systematic error added to every value sent, in the displayed unit (default 0)",
+    )
+    parser.add_argument(
+        "--noise",
+        default="0",
+        help="standard deviation of random scatter added to every value sent (default 0)",
+    )
     args = parser.parse_args(argv)
     sim = SerialGaugeSim(
         args.protocol, args.link, value=args.value, unit=args.unit, style=args.style
     )
+    sim.bias, sim.noise = Decimal(args.bias), Decimal(args.noise)
     sim.start()
     print(f"{args.protocol} gauge on {sim.device.slave_name} via {sim.path}", flush=True)
     print("commands: p (press button), v VALUE, g (garbage), u (unplug), r (replug), q", flush=True)

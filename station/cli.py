@@ -292,6 +292,31 @@ def export(
             fail("export", f"{out}: {os_reason(exc)}")
 
 
+@main.command("pin-hash")
+@click.option(
+    "--ln",
+    default=15,
+    show_default=True,
+    type=click.IntRange(1, 17),
+    help="scrypt cost: n = 2**LN (the verifier carries it; the QMS may raise it).",
+)
+def pin_hash(ln: int) -> None:
+    """Print the scrypt verifier of a signing PIN, for the operator master data (`pin`).
+
+    On a terminal the PIN is asked twice without echo; otherwise one line is read from stdin.
+    The PIN itself is never printed or stored. Exits 0 with the verifier on stdout, 2 when
+    the PIN is refused (too short, too common) or the two entries differ.
+
+    \b
+    Example:
+        station pin-hash
+        printf '%s\\n' "$PIN" | station pin-hash
+    """
+    from station.pinhash import pin_hash_main
+
+    sys.exit(pin_hash_main(sys.stdin, sys.stdout, sys.stderr, ln=ln))
+
+
 @main.command("read")
 @click.argument("input_name", metavar="INPUT")
 @config_option
@@ -321,6 +346,33 @@ def read(input_name: str, config_path: Path, count: int, timeout: float) -> None
 
     cfg = load(config_path)
     sys.exit(run_read(cfg, input_name, count=count, timeout=timeout))
+
+
+@main.command("central")
+@config_option
+def central(config_path: Path) -> None:
+    """Run the plant-side QMS bridge (MQTT -> PostgreSQL) until SIGTERM.
+
+    Several may run at once on one MQTT 5 shared subscription (`[central] group`). Needs the
+    `central` extra (psycopg): pip install 'station[central]'. Exits 0 on SIGTERM, 2 when the
+    config is invalid (every problem listed).
+
+    \b
+    Example:
+        station central -c /etc/station-central/central.toml
+    """
+    try:
+        from station.central import run_central
+    except ModuleNotFoundError as exc:
+        if exc.name != "psycopg":
+            raise
+        click.echo(
+            "station central: psycopg (PostgreSQL) is not installed; install the central "
+            "extra: pip install 'station[central]'",
+            err=True,
+        )
+        sys.exit(1)
+    sys.exit(run_central(config_path))
 
 
 @main.command("sync")

@@ -28,6 +28,7 @@ from drivers.params import (
     SerialParams,
     WordOrder,
 )
+from station.core.signing import OVERRIDE_REASONS, OverrideReason, SignAction
 
 AckMode = Literal["central", "broker"]
 ScannerKind = Literal["keyboard", "serial", "evdev"]
@@ -100,6 +101,38 @@ class ScannerSettings:
     kind: ScannerKind = "keyboard"
     port: str | None = None
     baudrate: int = 9600
+
+
+@dataclass(frozen=True)
+class SignatureSettings:
+    """`[signatures]` (contract 1.1): 21 CFR Part 11 electronic signatures at the bench.
+
+    Absent section: `required` is empty and nothing is signed (the behaviour before 1.1).
+    """
+
+    required: tuple[SignAction, ...] = ()
+    session_timeout_s: int = 900  # after this long without a signing, badge and PIN again
+    max_pin_failures: int = 3  # consecutive wrong PINs that lock the operator here
+
+    def needs(self, action: SignAction) -> bool:
+        """True when `action` must be signed at this station."""
+        return action in self.required
+
+
+@dataclass(frozen=True)
+class InterlockSettings:
+    """`[interlock]` (extension, issue 16): the signed override of the instrument interlock.
+
+    Off by default. When on, an instrument refused for one of `override_reasons` (overdue by
+    at most `override_grace_days` calendar days, or lacking a valid daily check) may be used
+    for the current part once a second operator holding `approver_qualification` signs as
+    approver beside the operator. Quarantined and retired instruments are never overridden.
+    """
+
+    allow_override: bool = False
+    override_grace_days: int = 0
+    override_reasons: tuple[OverrideReason, ...] = OVERRIDE_REASONS
+    approver_qualification: str | None = None  # required when allow_override is true
 
 
 PARAMS_OF: dict[DriverName, type[DriverParams]] = {
@@ -243,6 +276,8 @@ class Config:
     master: MasterSettings = field(default_factory=MasterSettings)
     scanner: ScannerSettings = field(default_factory=ScannerSettings)
     inputs: tuple[InputSettings, ...] = ()
+    signatures: SignatureSettings = field(default_factory=SignatureSettings)
+    interlock: InterlockSettings = field(default_factory=InterlockSettings)
 
     def input(self, name: str) -> InputSettings:
         """Return the input called `name`.
@@ -270,6 +305,7 @@ __all__ = [
     "IndeterminateAction",
     "InputMode",
     "InputSettings",
+    "InterlockSettings",
     "KeyboardParams",
     "MasterSettings",
     "ModbusParams",
@@ -280,6 +316,7 @@ __all__ = [
     "ScannerKind",
     "ScannerSettings",
     "SerialParams",
+    "SignatureSettings",
     "StationSettings",
     "WordOrder",
 ]

@@ -21,19 +21,13 @@ from station.bench.binding import refuse_inputs
 from station.bench.caldraft import from_doc, to_doc
 from station.bench.calmode import Calibration, SeriesComplete
 from station.bench.calrecord import completion, table_text
-from station.bench.calsuspect import (
-    flipped_lines,
-    measurements_with,
-    suspect_body,
-    suspect_bound,
-)
+from station.bench.calsuspect import find_suspects, flipped_lines, suspect_body
 from station.bench.context import BenchContext
 from station.bench.interlock import Refusal
 from station.bench.notice import Notice, bad_news, error, info, ok, warn
 from station.bench.state import Mode
 from station.core.gate import assess_operator
 from station.core.model import Instrument, Plan, Procedure, Standard
-from station.core.rejudge import ErrorCurve, rejudge
 from station.store import StoreError
 
 log = logging.getLogger(__name__)
@@ -284,21 +278,15 @@ def write_suspect(ctx: BenchContext, cal: Calibration) -> str | None:
     assert cal.instrument is not None and cal.record is not None
     inst = cal.instrument
     try:
-        bound = suspect_bound(inst.calibrated, ctx.zone, ctx.store.last_passing_check(inst.id))
-        using = (
-            ctx.store.inspections_using(inst.id, bound.since)
-            if bound.after_seq is None
-            else ctx.store.inspections_using_after(inst.id, bound.after_seq)
+        found = find_suspects(
+            ctx.store, inst, ctx.zone, [p for p, _ in cal.as_found], cal.procedure.unit
         )
-        curve = ErrorCurve.of([p for p, _ in cal.as_found], cal.procedure.unit)
-        changed = rejudge(measurements_with(inst.id, using, cal.procedure.unit), curve)
-        suspect = ctx.store.append(
-            "suspect", suspect_body(inst.id, bound, cal.record.id, using, changed)
-        )
+        body = suspect_body(inst.id, found.bound, cal.record.id, found.using, found.rejudged)
+        suspect = ctx.store.append("suspect", body)
     except StoreError as exc:
         return str(exc)
     cal.suspect, cal.suspect_owed = suspect, False
-    cal.flipped = tuple(flipped_lines(changed, using))
+    cal.flipped = tuple(flipped_lines(found.rejudged, found.using))
     return None
 
 

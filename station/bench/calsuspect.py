@@ -10,7 +10,8 @@ verdict changes go into the suspect record's `rejudged` (contract `record.schema
 
 When the last passing check is the later bound, "since" is taken in record order (its
 seq), as a failed check's suspect list is (`station.bench.checkmode`): a station clock
-set back must not drop inspections from the list. Pure: the workflow reads and writes.
+set back must not drop inspections from the list. `find_suspects` only reads the store; the
+workflow writes the record.
 """
 
 from __future__ import annotations
@@ -20,13 +21,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
 from typing import Any, cast, get_args
 
+from station.core.calibration import PointResult
 from station.core.calibration_record import rejudged_body
-from station.core.model import DecisionRuleName
-from station.core.rejudge import RecordedMeasurement, Rejudged
+from station.core.model import DecisionRuleName, Instrument
+from station.core.rejudge import ErrorCurve, RecordedMeasurement, Rejudged, rejudge
 from station.core.timefmt import format_ts, parse_ts
 from station.core.units import compatible
 from station.core.verdict import Verdict
-from station.store import Record
+from station.store import Record, Store
 
 _RULES = get_args(DecisionRuleName)
 _VERDICTS = get_args(Verdict)
@@ -86,6 +88,41 @@ def measurements_with(
             )
 
 
+@dataclass(frozen=True)
+class SuspectFinding:
+    """What an as-found failure makes suspect: the bound, the inspections, the flips."""
+
+    bound: SuspectBound
+    using: list[Record]
+    rejudged: list[Rejudged]
+
+
+def find_suspects(
+    store: Store,
+    instrument: Instrument,
+    zone: tzinfo,
+    as_found: Sequence[PointResult],
+    unit: str,
+) -> SuspectFinding:
+    """Every inspection since the instrument was last known good, and each of its
+    measurements with the instrument whose verdict flips once corrected by the as-found
+    error curve. Served by the store's instrument-use index: the cost follows the number of
+    inspections in the window, not the size of the store (benchmarks/calibration_bench.py).
+
+    Raises:
+        StoreError: the store cannot be read.
+    """
+    bound = suspect_bound(instrument.calibrated, zone, store.last_passing_check(instrument.id))
+    using = (
+        store.inspections_using(instrument.id, bound.since)
+        if bound.after_seq is None
+        else store.inspections_using_after(instrument.id, bound.after_seq)
+    )
+    curve = ErrorCurve.of(as_found, unit)
+    changed = rejudge(measurements_with(instrument.id, using, unit), curve)
+    return SuspectFinding(bound, using, changed)
+
+
 def suspect_body(
     instrument_id: str,
     bound: SuspectBound,
@@ -126,6 +163,8 @@ def flipped_lines(rejudged: Sequence[Rejudged], using: Sequence[Record]) -> list
 
 __all__ = [
     "SuspectBound",
+    "SuspectFinding",
+    "find_suspects",
     "flipped_lines",
     "measurements_with",
     "suspect_body",

@@ -17,10 +17,11 @@ from typing import Any
 from station.bench.audit import DEFAULT_WINDOW_S, AttemptLog
 from station.bench.debounce import Debouncer
 from station.bench.state import BenchState
+from station.core.caldue import DueRow, due_list
 from station.core.fitness import Fitness, assess_instrument
 from station.core.inspection import pending
 from station.core.model import Characteristic, Instrument, MasterData
-from station.core.timefmt import parse_ts
+from station.core.timefmt import parse_ts, site_date
 from station.settings import Config
 from station.store import Record, Store, StoreError
 
@@ -75,6 +76,13 @@ class BenchContext:
     def zone(self) -> tzinfo:
         """The site's `[station] timezone`: calendar dates (cal_due, expiry) are judged in it."""
         return self.config.station.timezone
+
+    def calibration_due(self, horizon_days: int) -> tuple[list[DueRow], dict[str, str]]:
+        """The due list for today at the site, and the instruments quarantined here (a failed
+        check or calibration at this station), with why: they need calibrating too."""
+        self.refresh_master()
+        today = site_date(self.clock(), self.zone)
+        return due_list(self.master, today, horizon_days), self.store.local_quarantines()
 
     def fixed_instrument(self, input_name: str) -> str | None:
         """The instrument the config fixes to `input_name`, if any."""

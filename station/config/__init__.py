@@ -3,7 +3,8 @@
 The public face: `load_config` (raises `ConfigError` with every problem), `parse_config_file`
 (one pass, for `station.config_check`), `system_zone`, `show_toml`. Behind it: `parse` (the
 file and its `[station]`, `[mqtt]`, `[master]`, `[scanner]` tables), `inputs` (`[[inputs]]`
-and the keys each driver takes) and `table` (the typed reader that collects every problem).
+and the keys each driver takes), `signatures` (`[signatures]` and `[interlock]`) and `table`
+(the typed reader that collects every problem).
 """
 
 from station.config.inputs import BAUDRATES, COMMON_KEYS, DRIVER_KEYS

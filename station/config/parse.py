@@ -21,23 +21,26 @@ from typing import get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from station.config.inputs import BAUDRATES, device_problem, parse_inputs, port_problem
+from station.config.signatures import parse_interlock, parse_signatures
 from station.config.table import ConfigError, Table, host_problem, name_problem, show_toml, table_of
 from station.schemas.names import NAME_RE
 from station.settings import (
     AckMode,
     Config,
     IndeterminateAction,
+    InterlockSettings,
     MasterSettings,
     MqttSettings,
     ScannerKind,
     ScannerSettings,
+    SignatureSettings,
     StationSettings,
 )
 
 ACK_MODES: tuple[AckMode, ...] = get_args(AckMode)
 SCANNER_KINDS: tuple[ScannerKind, ...] = get_args(ScannerKind)
 INDETERMINATE_ACTIONS: tuple[IndeterminateAction, ...] = get_args(IndeterminateAction)
-TOP_KEYS = ("station", "mqtt", "master", "scanner", "inputs")
+TOP_KEYS = ("station", "mqtt", "master", "scanner", "inputs", "signatures", "interlock")
 STATION_KEYS = (
     "id",
     "site",
@@ -111,10 +114,29 @@ def parse_config_file(path: Path) -> ParsedConfig:
         fixed = item.get("instrument") if isinstance(item, dict) else None
         if isinstance(fixed, str) and NAME_RE.match(fixed):
             result.fixed.append((i, fixed))
+    signatures_t = table_of(out, file, "signatures", data.get("signatures", ...), False)
+    signatures = parse_signatures(signatures_t) if signatures_t else SignatureSettings()
+    interlock_t = table_of(out, file, "interlock", data.get("interlock", ...), False)
+    interlock = (
+        parse_interlock(interlock_t, _override_signed(data.get("signatures")))
+        if interlock_t
+        else InterlockSettings()
+    )
     top.leftovers(TOP_KEYS)
     if not out:
-        result.config = Config(path.absolute(), station, mqtt, master, scanner, inputs)
+        result.config = Config(
+            path.absolute(), station, mqtt, master, scanner, inputs, signatures, interlock
+        )
     return result
+
+
+def _override_signed(raw: object) -> bool | None:
+    """Whether `[signatures] required` lists "override"; None when it is not a list (that
+    problem is reported once, by `[signatures]`)."""
+    if not isinstance(raw, dict):
+        return False
+    required = raw.get("required")
+    return "override" in required if isinstance(required, list) else None
 
 
 def _parse_station(t: Table | None, base: Path) -> StationSettings:

@@ -7,7 +7,7 @@ timezone-aware `datetime` in UTC; nothing here reads the clock.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 
@@ -124,6 +124,9 @@ class Operator:
     badge: str
     qualifications: tuple[Qualification, ...] = ()
     active: bool = True
+    # Contract 1.1: the scrypt verifier of the signing PIN (never the PIN); kept out of repr
+    # so it never lands in a log line or a traceback.
+    pin: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)

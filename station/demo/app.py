@@ -20,11 +20,17 @@ from typing import Any, ClassVar
 
 from textual.binding import Binding, BindingType
 
+from station.bench.calmode import Calibration
 from station.bench.notice import error
 from station.bench.workflow import Mode, Workflow
 from station.config import load_config
 from station.demo.environment import DemoEnvironment, demo_environment
-from station.demo.master_data import BADGE_EXPIRED, BADGE_QUALIFIED, PART_GTIN
+from station.demo.master_data import (
+    BADGE_EXPIRED,
+    BADGE_QUALIFIED,
+    CALIBRATION_PROCEDURE,
+    PART_GTIN,
+)
 from station.ui.app import BenchApp
 from station.ui.launch import run_bench
 
@@ -37,6 +43,11 @@ CALIPER, BALANCE = "CAL-0042", "BAL-0003"
 STANDARD_FOR = {"caliper": "GB-25", "balance": "W-100"}
 """The reference standard the demo's F11 scans for the instrument type being checked."""
 CALIPER_BIAS = {True: "0.004", False: "0.060"}  # vs CAL-0042's mpe 0.02 mm
+# Calibration: the caliper's drift (Ctrl+B) and the scatter of its readings on a block. The
+# drift reads 0.050 mm low: re-judged with it, the demo's larger bores (12.352, 12.357,
+# 12.361 mm) exceed 12.4 mm, so the suspect list shows parts that flip to fail.
+DRIFT = "-0.050"
+SPREAD = (Decimal("0.000"), Decimal("0.001"), Decimal("-0.001"))
 BALANCE_BIAS = {True: "0.01", False: "0.20"}  # vs BAL-0003's mpe 0.05 g
 
 DemoKey = tuple[str, str, Callable[[], None]]
@@ -52,6 +63,8 @@ KEYS: tuple[tuple[str, str, str], ...] = (
     ("f10", "Overdue cal", "scan_overdue"),
     ("f11", "Standard", "standard"),
     ("f12", "Badge 2", "scan_badge_2"),
+    ("ctrl+o", "Procedure", "scan_procedure"),
+    ("ctrl+b", "Drift", "toggle_drift"),
 )
 """(key, key-bar label, `DemoKeys` method) of every demo key."""
 
@@ -81,6 +94,32 @@ class DemoKeys:
 
     def scan_badge_2(self) -> None:
         self.env.scanner.scan(BADGE_EXPIRED)
+
+    def scan_procedure(self) -> None:
+        """The calibration procedure sheet's barcode (again: finish unadjusted)."""
+        self.env.scanner.scan(CALIBRATION_PROCEDURE)
+
+    def toggle_drift(self) -> None:
+        """The caliper drifts (reads 0.050 mm low, beyond its 0.02 mm MPE), or is adjusted
+        back: the simulator's bias, applied to every frame it sends from now on."""
+        sim = self.env.caliper
+        sim.bias = Decimal(0) if sim.bias else Decimal(DRIFT)
+
+    def _calibrating(self) -> Calibration | None:
+        cal = self.wf.state.calibration
+        return cal if self.wf.state.mode is Mode.CALIBRATION and cal is not None else None
+
+    def _calibration_reading(self) -> bool:
+        """In a calibration with its gauge block scanned: the block's value with a little
+        scatter (the simulator adds its bias); False when not calibrating."""
+        cal = self._calibrating()
+        if cal is None:
+            return False
+        if cal.standard is not None:
+            spread = SPREAD[self.good % len(SPREAD)]
+            self.good += 1
+            self._press(str(Decimal(str(cal.standard.value)).quantize(Decimal("0.001")) + spread))
+        return True
 
     def next_part(self) -> None:
         # A GS1 DataMatrix as a scanner sends it: AIM prefix ]d2, GTIN, serial, GS, lot.
@@ -121,6 +160,8 @@ class DemoKeys:
             # weight within its mpe, and Space polls it.
             self.balance_ok = good
             return
+        if self._calibration_reading():
+            return
         value = self._on_standard(CALIPER_BIAS[good])
         if value is None and good:
             value = GOOD_BORES[self.good % len(GOOD_BORES)]
@@ -134,7 +175,12 @@ class DemoKeys:
         self._data(False)
 
     def standard(self) -> None:
-        """Scan the reference standard that suits the instrument under check."""
+        """Scan the reference standard that suits the instrument under check, or in a
+        calibration the gauge block of the point being taken."""
+        cal = self._calibrating()
+        if cal is not None and cal.point is not None:
+            self.env.scanner.scan(f"GB-{round(cal.point.nominal):02d}")
+            return
         check = self.wf.state.check
         typ = check.instrument.type if check is not None and check.instrument else "caliper"
         self.env.scanner.scan(STANDARD_FOR.get(typ, STANDARD_FOR["caliper"]))
@@ -146,11 +192,15 @@ class DemoKeys:
 
 HINTS: dict[Mode, str] = {
     Mode.IDLE: "demo: F3 badge of Ana (qualified)  F12 badge of Ben (qualification expired)",
-    Mode.READY: "demo: F4 scan a part  F6 check an instrument  F3 log out",
+    Mode.READY: "demo: F4 part  F6 check an instrument  ^O calibrate the caliper  F3 log out",
     Mode.INSPECTING: "demo: F5 caliper  F7 DATA ok  F9 DATA bad  ^P/^F visual  F10 overdue cal",
     Mode.NONCONFORMANCE: "demo: pick a reason code, describe the defect, Enter",
     Mode.CHECK: "demo: F5 caliper or ^G balance, F11 its standard, then F7 x3 / F9 x3 (fail)",
     Mode.SPC_SIGNAL: "demo: pick an assignable cause for the SPC signal",
+    Mode.CALIBRATION: (
+        "demo: F5 caliper, then per point F11 gauge block + F7 x3; ^B drifts/adjusts the"
+        " caliper; after a failed as-found: ^B, F5 (as-left) or ^O (finish)"
+    ),
 }
 
 

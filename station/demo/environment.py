@@ -34,6 +34,7 @@ from sim.mosquitto import Mosquitto, mosquitto_binary
 from sim.scanner import ScannerSim
 from sim.serial_gauge import SerialGaugeSim
 from sim.supervisor import Supervisor
+from station.config.parse import system_zone
 from station.demo.master_data import demo_master_docs
 
 SITE = "plant-a"
@@ -64,12 +65,20 @@ class DemoBalance(SerialGaugeSim):
         return format_mtsics(on_pan.quantize(Decimal("0.01")), self.unit, stable=self.stable)
 
 
-def config_text(workdir: Path, mqtt_port: int, torque_url: str) -> str:
+def demo_zone() -> str:
+    """The machine's IANA zone name, for the station and the central alike (the central's
+    `calibrated` date is the completed date on the site's calendar); UTC when unnamed."""
+    key = getattr(system_zone(), "key", None)
+    return key if isinstance(key, str) and key != "localtime" else "UTC"
+
+
+def config_text(workdir: Path, mqtt_port: int, torque_url: str, zone: str = "UTC") -> str:
     """The demo's station.toml (contract: station.md)."""
     return f"""# Written by `station demo`; every path is inside {workdir}.
 [station]
 id = "{STATION}"
 site = "{SITE}"
+timezone = "{zone}"
 data_dir = "data"
 storage_budget_mb = 64
 
@@ -147,11 +156,15 @@ class DemoEnvironment:
         self._stops.append(self.torque.stop)
         self._start_broker()
         self.config_path = w / "station.toml"
-        self.config_path.write_text(config_text(w, self.mqtt_port, self.torque.url), "utf-8")
+        zone = demo_zone()
+        self.config_path.write_text(config_text(w, self.mqtt_port, self.torque.url, zone), "utf-8")
+        # The central confirms passing calibrations as a QMS does (new cal_due, calibrated),
+        # so the calibration loop closes on screen (issue 15).
         self._spawn(
             "central",
             [sys.executable, "-m", "sim.central", "--port", str(self.mqtt_port),
-             "--site", SITE, "--db", str(w / "central.db")],
+             "--site", SITE, "--db", str(w / "central.db"),
+             "--answer-calibrations", "--timezone", zone],
         )  # fmt: skip
         if with_sync:
             self.start_sync()

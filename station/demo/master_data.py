@@ -16,6 +16,16 @@ BADGE_QUALIFIED = "B-1017"
 BADGE_EXPIRED = "B-1023"
 PART_GTIN = "09506000134352"  # GTIN-14 with a valid check digit (plan P-1001)
 PART_PLAIN_2 = "PN-913"  # plan P-2001: balance + torque
+CALIBRATION_PROCEDURE = "CP-CALIPER"
+# Signing PINs (21 CFR Part 11): Ana 101717, Ben 102323, as scrypt verifiers made with
+# `station pin-hash` (the same as the shipped config/master operators'); never the PIN itself.
+PINS = {
+    "op-17": "$scrypt$ln=15,r=8,p=1$fgyBABJBk/Go3rNXlCc1Ow"
+    "$h+zS7uc/fGkfBE86Q6uHOym3Cjp7D/+PjkWVfeaOoH8",
+    "op-23": "$scrypt$ln=15,r=8,p=1$3q8lh6RGJrZriQIHtBGICw"
+    "$HBOoQhwz5AsPV5IMIp80J5rC1bM7DflQcyYfXp7fUUk",
+}
+CALIBRATION_BLOCKS = (10, 25, 50)  # mm: the demo procedure's points, gauge blocks GB-10 ...
 
 
 def _d(day: date) -> str:
@@ -109,27 +119,66 @@ def demo_master_docs(today: date) -> list[dict[str, Any]]:
             "cal_due": _d(due),
         }
 
-    def operator(oid: str, name: str, badge: str, expires: date) -> dict[str, Any]:
+    def operator(oid: str, name: str, badge: str, expires: date, *codes: str) -> dict[str, Any]:
         return {
             "schema": "qms.master/operator@1",
             "id": oid,
             "name": name,
             "badge": badge,
             "active": True,
-            "qualifications": [{"code": "DIM-2", "expires": _d(expires)}],
+            "pin": PINS[oid],
+            "qualifications": [
+                {"code": code, "expires": _d(expires)} for code in ("DIM-2", *codes)
+            ],
         }
+
+    # A short caliper calibration (ISO 13385-1 style: points across the range, three
+    # readings on each gauge block), so the demo walks through one in a minute.
+    caliper_procedure = {
+        "schema": "qms.master/procedure@1",
+        "id": CALIBRATION_PROCEDURE,
+        "rev": "A",
+        "status": "released",
+        "kind": "calibration",
+        "title": "Digital caliper 0-150 mm, outside jaws (demo: 3 points)",
+        "instruction": "WI-CAL-013 rev A: clean jaws and blocks, close on each block, 3 readings",
+        "instrument_types": ["caliper"],
+        "qualifications": ["CAL-1"],
+        "unit": "mm",
+        "rule": "simple",
+        "interval_days": 365,
+        "points": [
+            {"name": f"outside-{n}", "nominal": float(n), "readings": 3, "mpe": 0.02,
+             "standard_type": "gauge-block"}
+            for n in CALIBRATION_BLOCKS
+        ],
+    }  # fmt: skip
 
     return [
         plan_1001,
         plan_2001,
-        instrument("CAL-0042", "caliper", "mm", soon, u=0.002, mpe=0.02),
+        caliper_procedure,
+        # Calibrated 165 days ago: today's demo inspections lie after it, so a failed
+        # as-found calibration makes them suspect and re-judges them.
+        instrument(
+            "CAL-0042",
+            "caliper",
+            "mm",
+            soon,
+            u=0.002,
+            mpe=0.02,
+            calibrated=_d(soon - timedelta(days=365)),
+            procedure=CALIBRATION_PROCEDURE,
+        ),
         instrument("CAL-0007", "caliper", "mm", past, u=0.002, mpe=0.02),
         instrument("BAL-0003", "balance", "g", later, u=0.02, mpe=0.05, check_interval_h=24),
         instrument("TRQ-0011", "torque", "N.m", soon, u=0.05, mpe=0.1),
         instrument("MIC-0099", "micrometer", "mm", soon, status="quarantined", mpe=0.002),
-        operator("op-17", "Ana Inspector", BADGE_QUALIFIED, later),
+        operator("op-17", "Ana Inspector", BADGE_QUALIFIED, later, "CAL-1"),
         operator("op-23", "Ben Newcomer", BADGE_EXPIRED, past),
+        standard("GB-10", "gauge-block", 10.0, "mm", later),
         standard("GB-25", "gauge-block", 25.0, "mm", later),
+        standard("GB-50", "gauge-block", 50.0, "mm", later),
         standard("GB-05", "gauge-block", 5.0, "mm", past),
         standard("W-100", "weight", 100.0, "g", later),
     ]
@@ -138,6 +187,8 @@ def demo_master_docs(today: date) -> list[dict[str, Any]]:
 __all__ = [
     "BADGE_EXPIRED",
     "BADGE_QUALIFIED",
+    "CALIBRATION_BLOCKS",
+    "CALIBRATION_PROCEDURE",
     "PART_GTIN",
     "PART_PLAIN_2",
     "demo_master_docs",

@@ -55,7 +55,16 @@ from datetime import tzinfo
 from pathlib import Path
 from typing import IO, Any
 
-from station.export.dfq_format import CHAR, EOL, Characteristic, decimals_of, header, text
+from station.export.dfq_format import (
+    CHAR,
+    EOL,
+    VARIABLE,
+    Characteristic,
+    decimals_of,
+    header,
+    number,
+    text,
+)
 from station.export.dfq_format import value_fields as fields_of
 from station.export.errors import ExportError
 from station.export.source import PlanLookup
@@ -99,35 +108,60 @@ class _Sheet:
         return catalogue.setdefault(name, len(catalogue) + 1)
 
     def add(self, body: dict[str, Any], zone: tzinfo) -> None:
-        """Write the value lines of one inspection: one per sample number."""
+        """Write the value lines of one inspection: one per sample number. A characteristic
+        without a value in a line gets the empty field (K0002 255) and no coded lines: a
+        `K0014/i` after an empty field would name the part of the characteristic's previous
+        value. (Hot path of a million-row export: the per-value work is inlined.)"""
+        chars = self.chars
         by_sample: dict[int, dict[str, dict[str, Any]]] = {}
         for m in body["measurements"]:
             cid = str(m["characteristic"])
-            c = self.chars.get(cid)
-            if c is None:
-                c = self.chars[cid] = Characteristic.from_measurement(len(self.chars) + 1, m)
-            if m.get("value") is not None:
-                c.decimals = max(c.decimals or 0, decimals_of(m))
+            if cid not in chars:
+                chars[cid] = Characteristic.from_measurement(len(chars) + 1, m)
             by_sample.setdefault(int(m["sample"]), {})[cid] = m
         part = body["part"]
         lot = text(part.get("lot") or "")
         serial = part.get("serial")
         reason = body.get("reason")
+        tail = (
+            f" {text(serial)}{EOL}" if serial else "",
+            f" {text(reason)}{EOL}" if reason else "",
+        )
         operator = self.key(self.operators, str(body["operator"]))
+        instruments = self.instruments
+        lines = []
         for sample in sorted(by_sample):
             ms = by_sample[sample]
             parts = []
             coded = []
-            for c in self.chars.values():
+            for c in chars.values():
                 m = ms.get(c.id)
-                gauge = self.key(self.instruments, m.get("instrument")) if m else 0
-                parts.append(fields_of(c, m, zone, lot=lot, operator=operator, gauge=gauge))
-                if m is not None:
-                    if serial:
-                        coded.append(f"K0014/{c.index} {text(serial)}{EOL}")
-                    if reason:
-                        coded.append(f"K0009/{c.index} {text(reason)}{EOL}")
-            self.values.write(CHAR.join(parts) + EOL + "".join(coded))
+                if m is None:
+                    parts.append(c.empty)
+                    continue
+                instrument = m.get("instrument")
+                gauge = (
+                    0
+                    if instrument is None
+                    else instruments.setdefault(instrument, len(instruments) + 1)
+                )
+                value_text = None
+                if c.kind == VARIABLE and m.get("value") is not None:
+                    value_text = number(m["value"])
+                    places = decimals_of(m, value_text)
+                    if c.decimals is None or places > c.decimals:
+                        c.decimals = places
+                fields = fields_of(
+                    c, m, zone, lot=lot, operator=operator, gauge=gauge, value_text=value_text
+                )
+                parts.append(fields)
+                if fields != c.empty:
+                    if tail[0]:
+                        coded.append(f"K0014/{c.index}{tail[0]}")
+                    if tail[1]:
+                        coded.append(f"K0009/{c.index}{tail[1]}")
+            lines.append(CHAR.join(parts) + EOL + "".join(coded))
+        self.values.write("".join(lines))  # one write per inspection: the encoder is Python
 
     def finish(self, encoding: str) -> None:
         """Header + values into NAME.tmp, fsync, rename to NAME."""

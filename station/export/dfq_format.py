@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import tzinfo
 from decimal import Decimal
 from typing import Any
@@ -19,7 +19,7 @@ from station.export.source import local_time
 
 # AQDEF value line: 0x14 (DC4) between the fields of one characteristic's value, 0x0F (SI)
 # between characteristics; one line per measurement event.
-FIELD = "\x14"
+FIELD = F = "\x14"
 CHAR = "\x0f"
 EOL = "\r\n"
 
@@ -33,6 +33,10 @@ VALID, EMPTY = 0, 255
 # K0020 subgroup size of an attribute value is written in thousandths: one part is 1000
 # (qs-STAT's sample files write 1000 per part and 100000 for 100).
 ONE_PART = "1000"
+# A characteristic's part of a value line when it has no value in that event (K0002 255):
+# K0001 0 and K0002 255; an attribute's K0020 and K0021 in front (0, 0).
+EMPTY_VARIABLE = f"0{FIELD}{EMPTY}"
+EMPTY_ATTRIBUTE = f"0{FIELD}0{FIELD}0{FIELD}{EMPTY}"
 
 _CONTROL = {c: " " for c in (*range(0x20), 0x7F)}
 _RAW_DECIMALS = re.compile(r"[0-9][.,]([0-9]+)")
@@ -53,15 +57,17 @@ def number(x: float) -> str:
     return format(Decimal(r), "f") if "e" in r else r
 
 
-def decimals_of(m: Mapping[str, Any]) -> int:
-    """The decimal places a measurement shows: of its value, and of the instrument's raw reading
-    (which keeps trailing zeros, 12.340, that a float drops)."""
+def decimals_of(m: Mapping[str, Any], value_text: str | None = None) -> int:
+    """The decimal places a measurement shows: of its value (`value_text`: its `number()`,
+    when the caller has it already), and of the instrument's raw reading (which keeps
+    trailing zeros, 12.340, that a float drops)."""
     places = 0
     value = m.get("value")
-    if isinstance(value, int | float) and not isinstance(value, bool):
+    s = value_text
+    if s is None and isinstance(value, int | float) and not isinstance(value, bool):
         s = number(value)
-        if "." in s and not s.endswith(".0"):
-            places = len(s) - s.index(".") - 1
+    if s is not None and "." in s and not s.endswith(".0"):
+        places = len(s) - s.index(".") - 1
     raw = m.get("raw")
     if isinstance(raw, str):
         found = _RAW_DECIMALS.findall(raw)
@@ -73,7 +79,8 @@ def decimals_of(m: Mapping[str, Any]) -> int:
 def timestamp(ts: str, zone: tzinfo) -> str:
     """K0004 `dd.mm.yyyy/HH:MM:SS` in the site's local time."""
     d = local_time(ts, zone)
-    return f"{d.day:02d}.{d.month:02d}.{d.year:04d}/{d.hour:02d}:{d.minute:02d}:{d.second:02d}"
+    # %-formatting: twice as fast as the f-string with six format specs (a million a run).
+    return "%02d.%02d.%04d/%02d:%02d:%02d" % (d.day, d.month, d.year, d.hour, d.minute, d.second)  # noqa: UP031
 
 
 @dataclass
@@ -90,6 +97,11 @@ class Characteristic:
     usl: float | None
     unit: str | None
     decimals: int | None = None
+    # This characteristic's part of a value line without a value (K0002 255), by its kind.
+    empty: str = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.empty = EMPTY_ATTRIBUTE if self.kind == ATTRIBUTE else EMPTY_VARIABLE
 
     @classmethod
     def from_plan(cls, index: int, c: Mapping[str, Any]) -> Characteristic:
@@ -161,28 +173,37 @@ def value_fields(
     lot: str,
     operator: int,
     gauge: int,
+    value_text: str | None = None,
 ) -> str:
     """One characteristic's part of a value line. Variable: K0001 value, K0002, K0004 date/time,
     K0005 events, K0006 batch, K0007 nest, K0008 operator, K0010 machine, K0011 process
     parameter, K0012 gauge. Attribute: K0020 subgroup size and K0021 nonconforming count in
-    front of the same fields (K0001 unused, 0). `m` None: no value in this event (K0002 255)."""
-    if m is None or (c.kind == VARIABLE and m.get("value") is None):
-        return f"0{FIELD}0{FIELD}0{FIELD}{EMPTY}" if c.kind == ATTRIBUTE else f"0{FIELD}{EMPTY}"
-    rest = FIELD.join(
-        (str(VALID), timestamp(str(m["ts"]), zone), "", lot, "0", str(operator), "0", "")
-    )
+    front of the same fields (K0001 unused, 0). `m` None, a variable without a value or an
+    attribute judged neither pass nor fail: no value in this event, `c.empty` (K0002 255).
+    `value_text`: the value's `number()` when the caller has it already."""
+    if m is None:
+        return c.empty
     if c.kind == ATTRIBUTE:
-        if m["verdict"] not in ("pass", "fail"):
-            return f"0{FIELD}0{FIELD}0{FIELD}{EMPTY}"
-        failed = int(m["verdict"] == "fail")
-        return f"{ONE_PART}{FIELD}{failed}{FIELD}0{FIELD}{rest}{FIELD}{gauge}"
-    return f"{number(m['value'])}{FIELD}{rest}{FIELD}{gauge}"
+        verdict = m["verdict"]
+        if verdict not in ("pass", "fail"):
+            return EMPTY_ATTRIBUTE
+        front = f"{ONE_PART}{FIELD}{int(verdict == 'fail')}{FIELD}0"
+    else:
+        value = m.get("value")
+        if value is None:
+            return EMPTY_VARIABLE
+        front = number(value) if value_text is None else value_text
+    when = timestamp(str(m["ts"]), zone)
+    # K0001, K0002, K0004, K0005 "", K0006, K0007 0, K0008, K0010 0, K0011 "", K0012
+    return f"{front}{F}{VALID}{F}{when}{F}{F}{lot}{F}0{F}{operator}{F}0{F}{F}{gauge}"
 
 
 __all__ = [
     "ATTRIBUTE",
     "CHAR",
     "EMPTY",
+    "EMPTY_ATTRIBUTE",
+    "EMPTY_VARIABLE",
     "EOL",
     "FIELD",
     "VALID",

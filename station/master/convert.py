@@ -118,6 +118,7 @@ def _convert(kind: str, d: Mapping[str, Any]) -> Model:
                 for q in quals
             ),
             active=bool(d.get("active", True)),
+            pin=d.get("pin"),
         )
     if kind == "standard":
         return Standard(

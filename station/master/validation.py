@@ -22,6 +22,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeGuard, get_args
 
+from station.core.pin import VerifierError, parse_verifier
 from station.schemas import validator
 from station.schemas.names import NAME_RE, NAME_RULE
 
@@ -344,6 +345,13 @@ def semantic_errors(kind: str, doc: Any) -> list[str]:
         out += filter(None, [_date_problem("$.calibrated", doc.get("calibrated"))])
     if kind == "procedure":
         out += _procedure_problems(doc)
+    if kind == "operator" and isinstance(doc.get("pin"), str):
+        # The schema's pattern admits costs no station can afford (ln=99) and a trailing
+        # newline: a verifier the bench could never check is refused on arrival.
+        try:
+            parse_verifier(doc["pin"])
+        except VerifierError as exc:
+            out.append(f"$.pin: {exc}")
     quals = doc.get("qualifications")
     if kind == "operator" and isinstance(quals, list):
         for i, q in enumerate(quals):

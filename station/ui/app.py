@@ -42,11 +42,13 @@ from station.bench.inputs import (
 )
 from station.bench.notice import Notice, error, info, warn
 from station.bench.workflow import Mode, Workflow, poll_targets
+from station.core.caldue import DEFAULT_HORIZON_DAYS
 from station.settings import Config
 from station.store import Record, Store, StoreError
 from station.ui import outcome
 from station.ui.details import DetailsScreen, details_text
 from station.ui.dialogs import CodeDialog, ConfirmDialog, HistoryScreen, mandatory_dialog
+from station.ui.duelist import DueScreen
 from station.ui.header import fit_line, input_lines, key_bar, status_line
 from station.ui.outcome import Outcome
 from station.ui.screens import (
@@ -123,6 +125,7 @@ class BenchApp(App[int]):
         Binding("f8", "abandon", "Abandon"),
         Binding("f1", "details", "Details"),
         Binding("f2", "history", "History"),
+        Binding("ctrl+d", "due", "Due", key_display="^D", priority=True),
         Binding("ctrl+l", "logout", "Logout"),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
@@ -407,6 +410,8 @@ class BenchApp(App[int]):
             return st.draft is not None and st.operator is not None
         if action == "logout":
             return st.operator is not None
+        if action == "due":  # a technician's list: not offered while a part is measured
+            return mode in (Mode.IDLE, Mode.READY, Mode.CALIBRATION)
         return True  # details, history, quit
 
     def action_judge(self, passed: bool) -> None:
@@ -486,6 +491,13 @@ class BenchApp(App[int]):
         """F2: the last inspections; look up a part serial."""
         self._touch()
         self.push_screen(HistoryScreen(self.store))
+
+    def action_due(self) -> None:
+        """Ctrl+D: the calibration-due list (overdue first, then due within the horizon)."""
+        self._touch()
+        if not isinstance(self.screen, DueScreen):
+            horizon = DEFAULT_HORIZON_DAYS
+            self.push_screen(DueScreen(lambda: self.wf.ctx.calibration_due(horizon), horizon))
 
     def action_logout(self) -> None:
         """Ctrl+L: log out (an inspection in progress is kept for resumption)."""

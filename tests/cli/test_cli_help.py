@@ -11,14 +11,17 @@ from click.testing import CliRunner
 
 from station.cli import main
 
-COMMANDS = ["demo", "bench", "sync", "check-config", "read", "verify", "status"]
+COMMANDS = [
+    *("demo", "bench", "sync", "check-config", "read", "verify", "status", "export"),
+    *("pin-hash", "central"),
+]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
 def test_every_contract_command_has_help_with_an_example(command: str) -> None:
     result = CliRunner().invoke(main, [command, "--help"])
     assert result.exit_code == 0, result.output
-    assert "Example:" in result.output
+    assert "Example:" in result.output or "Examples:" in result.output
     assert f"station {command}" in result.output
 
 

@@ -122,7 +122,10 @@ CASES: list[tuple[str, str, list[str]]] = [
     (
         "unknown key without a near match lists the known ones",
         "zzz = 1\n" + BASE,
-        ["zzz: unknown key (got 1); known keys: station, mqtt, master, scanner, inputs"],
+        [
+            "zzz: unknown key (got 1); known keys: station, mqtt, master, scanner, inputs, "
+            "signatures, interlock"
+        ],
     ),
     # --- [mqtt]
     (

@@ -16,8 +16,12 @@ from __future__ import annotations
 
 import math
 from datetime import date
+from decimal import Decimal
+from fractions import Fraction
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from station.core.calibration import (
     CalibrationError,
@@ -28,7 +32,7 @@ from station.core.calibration import (
     next_due,
     series_verdict,
 )
-from station.core.rejudge import ErrorCurve, RecordedMeasurement, rejudge
+from station.core.rejudge import ErrorCurve, RecordedMeasurement, rejudge, rejudge_one
 
 WRENCH = PointSpec("20pct", 20.0, 5, mpe_rel=0.04, source="reference-instrument")
 
@@ -187,3 +191,38 @@ def test_rejudgment_uses_the_recorded_rule_and_u() -> None:
     guarded = measurement(25.045, rule="guarded", u=0.01, verdict="indeterminate")
     [out] = rejudge([guarded], curve)  # corrected 25.0385 <= 25.04: conformity now proven
     assert (out.verdict, out.verdict_corrected) == ("indeterminate", "pass")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    value=st.decimals(min_value="24.900", max_value="25.100", places=4),
+    error=st.decimals(min_value="-0.0300", max_value="0.0300", places=4),
+    rule=st.sampled_from(["simple", "guarded"]),
+    u=st.sampled_from([Decimal("0.001"), Decimal("0.01"), Decimal("0.0015")]),
+    edge=st.sampled_from(["lsl", "usl", "lsl-u", "usl+u", "lsl+u", "usl-u", "inside"]),
+    verdict=st.sampled_from(["pass", "fail", "indeterminate"]),
+)
+def test_the_fast_rejudgment_path_agrees_with_the_exact_one(
+    value: Decimal, error: Decimal, rule: str, u: Decimal, edge: str, verdict: str
+) -> None:
+    # `rejudge` decides in floats where the corrected value is clearly off every boundary.
+    # Here the limits are placed so that the corrected value (value - error, exactly) lands
+    # exactly on a boundary of the rule (lsl, usl, and the guard-band edges +-U), where
+    # binary floats get it wrong (25.0123 - 0.005 is 25.007299999999997 in floats): the
+    # result must still equal the exact path's, measurement by measurement.
+    curve = ErrorCurve(((Fraction(25), Fraction(error)),), "mm")
+    at = value - error
+    w = u if rule == "guarded" else Decimal(0)
+    lsl, usl = {
+        "lsl": (at, at + 1),
+        "usl": (at - 1, at),
+        "lsl-u": (at + w, at + 1),
+        "usl+u": (at - 1, at - w),
+        "lsl+u": (at - w, at + 1),
+        "usl-u": (at - 1, at + w),
+        "inside": (at - Decimal("0.02"), at + Decimal("0.02")),
+    }[edge]
+    m = measurement(
+        float(value), lsl=float(lsl), usl=float(usl), rule=rule, u=float(u), verdict=verdict
+    )
+    assert rejudge([m], curve) == [r for r in [rejudge_one(m, curve)] if r is not None]

@@ -279,3 +279,23 @@ def test_missing_port_is_a_config_error() -> None:
         MitutoyoDriver("left", SerialParams(port=""))
     with pytest.raises(ValueError, match="input 'left': driver 'mitutoyo' needs a port"):
         MitutoyoDriver("left", SerialParams(port=""))
+
+
+def test_a_drifted_gauge_reads_high_by_its_bias_and_scatters_by_its_noise(
+    gauge_sim, open_driver
+) -> None:
+    # The calibration and study demos (issues 15, 17) need a caliper that is wrong in a
+    # known way: bias shifts every frame, noise scatters it, both in the display's digits.
+    sim = gauge_sim("mitutoyo", value="25.000")
+    driver = open_driver(MitutoyoDriver, sim)
+    sim.bias = Decimal("0.030")
+    sim.press_button()
+    assert (driver.read(2.0).raw, sim.value) == ("01A+0025.030", Decimal("25.000"))
+    sim.bias, sim.noise = Decimal(0), Decimal("0.002")
+    sim.seed(1)
+    values = []
+    for _ in range(20):
+        sim.press_button()
+        values.append(driver.read(2.0).value)
+    assert len(set(values)) > 3 and all(abs(v - 25.0) < 0.012 for v in values)
+    assert all(round(v, 3) == v for v in values)  # still three decimals, as displayed

@@ -1,6 +1,7 @@
 """AQDEF (DFQ) export (issue 18): files from a real store, with the shipped master data, read
-back with an independent AQDEF reader (`aqdefreader`, PyPI) and, for the K-fields that reader
-skips (catalogues K4092/K4072, K0014, K0009), by line.
+back with an independent AQDEF reader (`aqdefreader` 1.3.0, PyPI, run in a venv of its own by
+the `aqdef` fixture of conftest.py: its numpy and pandas stay out of the station's venv) and,
+for the K-fields that reader skips (catalogues K4092/K4072, K0014, K0009), by line.
 
 Checked: values, limits, nominal, unit, decimals, site-local times, lot, operator and gauge
 catalogue keys, part serial; variable and attribute characteristics; samples as value lines;
@@ -14,13 +15,15 @@ after the 12th; the times are checked against the K0004 text as well.
 
 from __future__ import annotations
 
+import importlib.util
 import re
-from collections.abc import Iterator
+import sys
+from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import aqdefreader
 import pytest
 
 from station.export.dfq import write_dfq
@@ -33,6 +36,7 @@ from tests.helpers.records import inspection, measurement
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = Path(__file__).parent / "golden"
 BERLIN = ZoneInfo("Europe/Berlin")
+Reader = Callable[..., list[dict[str, Any]]]
 
 # A plan of our own: a non-ASCII characteristic title and a characteristic with 3 samples.
 PLAN_3001 = {
@@ -93,10 +97,14 @@ def export(store: Store, out: Path, **kw: Any) -> list[Path]:
     return write_dfq(records, plan_lookup(store), out, zone=BERLIN, **kw)
 
 
-def parse(path: Path, encoding: str = "cp1252") -> Any:
-    """The file through aqdefreader's parser, decoded in the encoding it was written in
-    (its own `read_dfq_file` guesses the encoding with chardet, unreliably on short files)."""
-    return aqdefreader.DfqFile(path.read_bytes().decode(encoding).splitlines())
+def parse(aqdef: Reader, *paths: Path, encoding: str = "cp1252") -> list[dict[str, Any]]:
+    """What aqdefreader parsed from each file, decoded in the encoding it was written in (its
+    own `read_dfq_file` guesses the encoding with chardet, unreliably on short files). The
+    reader printed no warning (a K0004 it could not read as a date, a field without a value)."""
+    files = aqdef(*paths, encoding=encoding)
+    for f in files:
+        assert [x for x in f["log"] if x.startswith("Warning")] == []
+    return files
 
 
 def coded(path: Path, encoding: str = "cp1252") -> list[tuple[str, int, str]]:
@@ -109,11 +117,25 @@ def coded(path: Path, encoding: str = "cp1252") -> list[tuple[str, int, str]]:
     return found
 
 
-def chars(dfq: Any) -> dict[str, Any]:
-    return {c.get_data("K2001"): c for c in dfq.get_part(0).get_characteristics()}
+def part(dfq: dict[str, Any]) -> dict[str, Any]:
+    """The file's one part: its K1xxx fields."""
+    [only] = dfq["parts"]
+    data: dict[str, Any] = only["data"]
+    return data
 
 
-def test_variable_and_attribute_values_limits_times_and_ids(store: Store, tmp_path: Path) -> None:
+def chars(dfq: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """K2001 -> the characteristic's K2xxx fields (`data`) and `measurements`."""
+    return {c["data"]["K2001"]: c for c in dfq["parts"][0]["characteristics"]}
+
+
+def values(c: dict[str, Any]) -> list[Any]:
+    return [m["value"] for m in c["measurements"]]
+
+
+def test_variable_and_attribute_values_limits_times_and_ids(
+    store: Store, tmp_path: Path, aqdef: Reader
+) -> None:
     ok = inspection(
         measurement(value=12.346, ts="2026-11-21T08:00:05.000Z"),
         attribute("pass", "2026-11-21T08:00:20.000Z"),
@@ -132,79 +154,82 @@ def test_variable_and_attribute_values_limits_times_and_ids(store: Store, tmp_pa
 
     [path] = export(store, tmp_path / "out")
     assert path.name == "P-1001_rev-C.dfq"
-    dfq = parse(path)
-    part = dfq.get_part(0)
-    assert part.get_data("K1001") == "PN-778"
-    assert part.get_data("K1002") == "Shaft bushing SB-12: bore, seat and deburring"
+    [dfq] = parse(aqdef, path)
+    assert part(dfq)["K1001"] == "PN-778"
+    assert part(dfq)["K1002"] == "Shaft bushing SB-12: bore, seat and deburring"
     c = chars(dfq)
     assert list(c) == ["bore-dia", "seat-dia", "visual-burr"]
     bore = c["bore-dia"]
-    assert bore.get_data("K2002") == "Bore diameter"
-    assert bore.get_data("K2004") == 0
-    assert bore.get_data("K2022") == 3
-    assert float(bore.get_data("K2101")) == 12.35
-    assert (float(bore.get_data("K2110")), float(bore.get_data("K2111"))) == (12.3, 12.4)
-    assert bore.get_data("K2142") == "mm"
-    values = [m.as_dictionary() for m in bore.get_measurements()]
-    assert [v["value"] for v in values] == [12.346, 12.412]
+    assert bore["data"]["K2002"] == "Bore diameter"
+    assert bore["data"]["K2004"] == 0
+    assert bore["data"]["K2022"] == 3
+    assert float(bore["data"]["K2101"]) == 12.35
+    assert (float(bore["data"]["K2110"]), float(bore["data"]["K2111"])) == (12.3, 12.4)
+    assert bore["data"]["K2142"] == "mm"
+    got = bore["measurements"]
+    assert [v["value"] for v in got] == [12.346, 12.412]
     # The out-of-tolerance 12.412 is a valid value (K0002 0): qs-STAT judges it on K2111.
-    assert [v["attribute"] for v in values] == [0, 0]
+    assert [v["attribute"] for v in got] == [0, 0]
     # Site local time: 08:00:05Z and 13:30:00Z are 09:00:05 and 14:30:00 in Berlin (CET).
-    assert [v["datetime"].strftime("%d.%m.%Y %H:%M:%S") for v in values] == [
-        "21.11.2026 09:00:05",
-        "21.11.2026 14:30:00",
+    assert [datetime.fromisoformat(v["datetime"]) for v in got] == [
+        datetime(2026, 11, 21, 9, 0, 5),
+        datetime(2026, 11, 21, 14, 30, 0),
     ]
-    assert [v["batch_no"] for v in values] == ["L42", "L43"]
+    assert [v["batch_no"] for v in got] == ["L42", "L43"]
     lines = coded(path)
     operators = {i: name for key, i, name in lines if key == "K4092"}
     gauges = {i: name for key, i, name in lines if key == "K4072"}
-    assert [operators[v["controller_no"]] for v in values] == ["op-17", "op-23"]
-    assert [gauges[v["control_no"]] for v in values] == ["CAL-0042", "CAL-0007"]
+    assert [operators[v["controller_no"]] for v in got] == ["op-17", "op-23"]
+    assert [gauges[v["control_no"]] for v in got] == ["CAL-0042", "CAL-0007"]
     assert [t for key, i, t in lines if key == "K0014" and i == 1] == ["SN-0001", "SN-0002"]
     assert [t for key, i, t in lines if key == "K0009" and i == 1] == [
         "production",
         "first-article",
     ]
-    assert c["seat-dia"].get_measurements() == []  # not measured: K0002 255, skipped
+    assert c["seat-dia"]["measurements"] == []  # not measured: K0002 255, skipped
     burr = c["visual-burr"]
-    assert burr.get_data("K2004") == 1
-    assert burr.get_data("K2022") is None
-    flags = [(m.subgroup_size, m.error_count) for m in burr.get_measurements()]
+    assert burr["data"]["K2004"] == 1
+    assert "K2022" not in burr["data"]
+    flags = [(m["subgroup_size"], m["error_count"]) for m in burr["measurements"]]
     assert flags == [(1000, 0), (1000, 1)]  # one part (K0020 in thousandths), nonconforming
     text = path.read_bytes().decode("cp1252")
     assert "\x1421.11.2026/14:30:10\x14" in text
 
 
-def test_a_plan_with_two_revisions_gives_two_files(store: Store, tmp_path: Path) -> None:
+def test_a_plan_with_two_revisions_gives_two_files(
+    store: Store, tmp_path: Path, aqdef: Reader
+) -> None:
     store.append("inspection", inspection(measurement(value=12.29), plan=("P-1001", "B")))
     store.append("inspection", inspection(measurement(value=12.35), plan=("P-1001", "C")))
     store.append("inspection", inspection(measurement(value=12.31), plan=("P-1001", "B")))
 
     paths = export(store, tmp_path / "out")
     assert [p.name for p in paths] == ["P-1001_rev-B.dfq", "P-1001_rev-C.dfq"]
-    b, c = (chars(parse(p))["bore-dia"] for p in paths)
-    assert (float(b.get_data("K2110")), float(b.get_data("K2111"))) == (12.28, 12.42)
-    assert (float(c.get_data("K2110")), float(c.get_data("K2111"))) == (12.3, 12.4)
-    assert [m.value for m in b.get_measurements()] == [12.29, 12.31]
-    assert [m.value for m in c.get_measurements()] == [12.35]
+    b, c = (chars(dfq)["bore-dia"] for dfq in parse(aqdef, *paths))
+    assert (float(b["data"]["K2110"]), float(b["data"]["K2111"])) == (12.28, 12.42)
+    assert (float(c["data"]["K2110"]), float(c["data"]["K2111"])) == (12.3, 12.4)
+    assert values(b) == [12.29, 12.31]
+    assert values(c) == [12.35]
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [p.name for p in paths]
 
 
-def test_an_unknown_revision_uses_what_the_measurements_carry(store: Store, tmp_path: Path) -> None:
+def test_an_unknown_revision_uses_what_the_measurements_carry(
+    store: Store, tmp_path: Path, aqdef: Reader
+) -> None:
     m = measurement(value=12.3456)
     m["raw"] = "12.34560"
     store.append("inspection", inspection(m, plan=("P-1001", "Z")))
 
     [path] = export(store, tmp_path / "out")
     assert path.name == "P-1001_rev-Z.dfq"
-    dfq = parse(path)
-    assert dfq.get_part(0).get_data("K1001") == "PN-778"
-    [bore] = dfq.get_part(0).get_characteristics()
-    assert bore.get_data("K2001") == "bore-dia"
-    assert bore.get_data("K2022") == 5  # the raw reading's resolution, trailing zero kept
-    assert float(bore.get_data("K2101")) == 12.35
-    assert (float(bore.get_data("K2110")), float(bore.get_data("K2111"))) == (12.3, 12.4)
-    assert [x.value for x in bore.get_measurements()] == [12.3456]
+    [dfq] = parse(aqdef, path)
+    assert part(dfq)["K1001"] == "PN-778"
+    [bore] = dfq["parts"][0]["characteristics"]
+    assert bore["data"]["K2001"] == "bore-dia"
+    assert bore["data"]["K2022"] == 5  # the raw reading's resolution, trailing zero kept
+    assert float(bore["data"]["K2101"]) == 12.35
+    assert (float(bore["data"]["K2110"]), float(bore["data"]["K2111"])) == (12.3, 12.4)
+    assert values(bore) == [12.3456]
 
 
 def three_samples(operator: str = "Günther Weiß") -> dict[str, Any]:
@@ -221,25 +246,28 @@ def three_samples(operator: str = "Günther Weiß") -> dict[str, Any]:
     return body
 
 
-def test_samples_are_one_value_line_each(store: Store, tmp_path: Path) -> None:
+def test_samples_are_one_value_line_each(store: Store, tmp_path: Path, aqdef: Reader) -> None:
     store.append("inspection", three_samples())
     [path] = export(store, tmp_path / "out")
     value_lines = [x for x in path.read_bytes().split(b"\r\n") if x[:1].isdigit()]
     assert len(value_lines) == 3
-    c = chars(parse(path))
-    assert [m.value for m in c["hole-dia"].get_measurements()] == [12.01, 11.99, 12.0]
-    assert len(c["thread"].get_measurements()) == 1  # samples 2 and 3 of it: K0002 255
+    [dfq] = parse(aqdef, path)
+    c = chars(dfq)
+    assert values(c["hole-dia"]) == [12.01, 11.99, 12.0]
+    assert len(c["thread"]["measurements"]) == 1  # samples 2 and 3 of it: K0002 255
     assert [t for key, i, t in coded(path) if key == "K0014"] == ["SN-0001"] * 4
 
 
 @pytest.mark.parametrize("encoding", ["cp1252", "utf-8"])
-def test_non_ascii_names_in_both_encodings(store: Store, tmp_path: Path, encoding: str) -> None:
+def test_non_ascii_names_in_both_encodings(
+    store: Store, tmp_path: Path, encoding: str, aqdef: Reader
+) -> None:
     store.append("inspection", three_samples())
     [path] = export(store, tmp_path / "out", encoding=encoding)
-    dfq = parse(path, encoding)
-    assert dfq.get_part(0).get_data("K1002") == "Flansch Ø40 – Bohrbild"
-    assert chars(dfq)["hole-dia"].get_data("K2002") == "Bohrung Ø12"
-    assert chars(dfq)["thread"].get_data("K2002") == "Gewinde prüfen"
+    [dfq] = parse(aqdef, path, encoding=encoding)
+    assert part(dfq)["K1002"] == "Flansch Ø40 – Bohrbild"
+    assert chars(dfq)["hole-dia"]["data"]["K2002"] == "Bohrung Ø12"
+    assert chars(dfq)["thread"]["data"]["K2002"] == "Gewinde prüfen"
     assert ("K4092", 1, "Günther Weiß") in coded(path, encoding)
     raw = path.read_bytes()
     assert ("Weiß".encode(encoding)) in raw
@@ -256,14 +284,39 @@ def test_a_character_cp1252_lacks_becomes_a_question_mark(store: Store, tmp_path
 
 
 def test_separators_and_line_breaks_in_text_cannot_break_the_format(
-    store: Store, tmp_path: Path
+    store: Store, tmp_path: Path, aqdef: Reader
 ) -> None:
     body = inspection()
     body["part"]["lot"] = "L\x0f4\x142\r\n"
     store.append("inspection", body)
     [path] = export(store, tmp_path / "out")
-    [value] = chars(parse(path))["bore-dia"].get_measurements()
-    assert value.batch_no == "L 4 2  "
+    [dfq] = parse(aqdef, path)
+    [value] = chars(dfq)["bore-dia"]["measurements"]
+    assert value["batch_no"] == "L 4 2  "
+    assert value["value"] == 12.346
+
+
+def test_an_undecided_attribute_is_an_empty_field_without_coded_lines(
+    store: Store, tmp_path: Path, aqdef: Reader
+) -> None:
+    """An attribute judged neither pass nor fail has no value (K0002 255), so no K0014/K0009
+    may follow for it: a coded line names the characteristic's last value, which would be the
+    previous part's (regression: the writer added them for every measurement)."""
+    store.append("inspection", inspection(attribute("pass", "2026-11-21T08:00:20.000Z")))
+    second = inspection(
+        measurement(value=12.351), attribute("indeterminate", "2026-11-21T09:00:20.000Z")
+    )
+    second["part"]["serial"] = "SN-0002"
+    store.append("inspection", second)
+    [path] = export(store, tmp_path / "out")
+    [dfq] = parse(aqdef, path)
+    burr = chars(dfq)["visual-burr"]["measurements"]
+    assert [(m["subgroup_size"], m["error_count"]) for m in burr] == [(1000, 0)]
+    assert values(chars(dfq)["bore-dia"]) == [12.351]
+    assert [(key, i, t) for key, i, t in coded(path) if key == "K0014"] == [
+        ("K0014", 3, "SN-0001"),
+        ("K0014", 1, "SN-0002"),
+    ]
 
 
 def test_refuses_to_overwrite_and_writes_nothing(store: Store, tmp_path: Path) -> None:
@@ -307,8 +360,11 @@ def test_a_missing_folder_is_refused(store: Store, tmp_path: Path) -> None:
         )
 
 
-def test_golden_file_crlf_and_no_temporary_file(store: Store, tmp_path: Path) -> None:
-    """A tiny store, byte for byte; times chosen by the records, not the clock."""
+def test_golden_file_crlf_and_no_temporary_file(
+    store: Store, tmp_path: Path, aqdef: Reader
+) -> None:
+    """A tiny store, byte for byte; times chosen by the records, not the clock. The golden
+    file itself reads back through the independent reader."""
     first = inspection(
         measurement(value=12.346, ts="2026-11-21T08:00:05.000Z"),
         measurement("seat-dia", 25.012, ts="2026-11-21T08:00:12.000Z"),
@@ -328,8 +384,23 @@ def test_golden_file_crlf_and_no_temporary_file(store: Store, tmp_path: Path) ->
     assert data == (GOLDEN / "P-1001_rev-C.dfq").read_bytes()
     assert data.endswith(b"\r\n") and data.count(b"\n") == data.count(b"\r\n")
     assert [p.name for p in out.iterdir()] == ["P-1001_rev-C.dfq"]
+    [dfq] = parse(aqdef, GOLDEN / "P-1001_rev-C.dfq")
+    c = chars(dfq)
+    assert values(c["bore-dia"]) == [12.346, 12.351]
+    assert values(c["seat-dia"]) == [25.012]
+    assert [m["error_count"] for m in c["visual-burr"]["measurements"]] == [1]
+    assert [m["controller_no"] for m in c["bore-dia"]["measurements"]] == [1, 2]
+    assert [m["control_no"] for m in c["bore-dia"]["measurements"]] == [1, 2]
 
 
 def test_no_records_writes_no_file(store: Store, tmp_path: Path) -> None:
     assert export(store, tmp_path / "out") == []
     assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_the_readers_numpy_and_pandas_stay_out_of_the_station_venv(aqdef_python: Path) -> None:
+    """The reader runs in its own venv: with numpy and pandas installed beside the station,
+    sqlite-utils imports them in every station process (the chaos run's RSS limits)."""
+    assert importlib.util.find_spec("numpy") is None
+    assert importlib.util.find_spec("pandas") is None
+    assert Path(sys.prefix) not in aqdef_python.parents
