@@ -31,6 +31,7 @@ from sim.broker import EmbeddedBroker
 from sim.gauge_formats import format_mtsics
 from sim.modbus_instrument import ModbusInstrument
 from sim.mosquitto import Mosquitto, mosquitto_binary
+from sim.publish_master import master_topic, publish_retained
 from sim.scanner import ScannerSim
 from sim.serial_gauge import SerialGaugeSim
 from sim.supervisor import Supervisor
@@ -141,7 +142,8 @@ class DemoEnvironment:
         """Start simulators, broker, central and (optionally) the sync daemon."""
         w = self.workdir
         (w / "master").mkdir(parents=True, exist_ok=True)
-        for doc in demo_master_docs(datetime.now(UTC).date()):
+        docs = demo_master_docs(datetime.now(UTC).date())
+        for doc in docs:
             name = f"{doc['schema'].split('/')[1].split('@')[0]}-{doc['id']}.json"
             (w / "master" / name).write_text(json.dumps(doc, indent=2) + "\n", "utf-8")
         self.caliper = SerialGaugeSim("mitutoyo", w / "caliper", value="12.346").start()
@@ -156,6 +158,19 @@ class DemoEnvironment:
         self._stops.append(self.torque.stop)
         self._start_broker()
         self.config_path = w / "station.toml"
+        # The demo's QMS holds the instruments it defines: retained on the master topic, as a
+        # QMS publishes them (the central reads them there to confirm a calibration).
+        problems = publish_retained(
+            [
+                (master_topic(SITE, "instrument", d["id"]), json.dumps(d).encode())
+                for d in docs
+                if d["schema"] == "qms.master/instrument@1"
+            ],
+            host="127.0.0.1",
+            port=self.mqtt_port,
+        )
+        if problems:
+            raise RuntimeError("demo: cannot publish the master data: " + "; ".join(problems))
         zone = demo_zone()
         self.config_path.write_text(config_text(w, self.mqtt_port, self.torque.url, zone), "utf-8")
         # The central confirms passing calibrations as a QMS does (new cal_due, calibrated),

@@ -51,6 +51,7 @@ from station.store.queries import Queries
 from station.store.retention import cutoff_ts, first_pinned_seq
 from station.store.schema import connect, connect_readonly
 from station.store.spc_limits import SpcLimitsMixin
+from station.store.studies import StudiesMixin
 from station.store.sync_state import SyncStateMixin, conflict_in
 
 log = logging.getLogger("station.store")
@@ -73,6 +74,7 @@ class Store(
     MasterDataMixin,
     InstrumentStateMixin,
     SpcLimitsMixin,
+    StudiesMixin,
     DraftMixin,
     SyncStateMixin,
     Queries,

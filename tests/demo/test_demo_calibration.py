@@ -11,75 +11,23 @@ the caliper's pty and the Mitutoyo driver, exactly as at a real bench.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from drivers.base import Driver
 from station.bench.notice import Notice
-from station.bench.workflow import Mode, Workflow
-from station.config import load_config
-from station.demo import DemoEnvironment, demo_environment
-from station.demo.app import DemoKeys, demo_hint
+from station.bench.workflow import Mode
+from station.demo.app import demo_hint
 from station.demo.master_data import CALIBRATION_BLOCKS
-from station.devices import Scanner, open_driver, open_scanner
-from station.master import load_master_dir
 from station.schemas import schema_errors
-from station.store import Store
-
-DEBOUNCE_S = 0.16  # an operator's presses are further apart than the 150 ms debounce
-
-
-class Bench:
-    """The demo world with a workflow, its demo keys, the scanner and the caliper driver."""
-
-    def __init__(self, env: DemoEnvironment, store: Store, scanner: Scanner, caliper: Driver):
-        self.env, self.store, self.scanner, self.caliper = env, store, scanner, caliper
-        self.wf = Workflow(store, load_config(env.config_path), lambda: datetime.now(UTC))
-        bindings = DemoKeys(self.env, self.wf).keys()
-        self.keys: dict[str, Callable[[], None]] = {key: action for key, _, action in bindings}
-        self.last_press = 0.0
-
-    def scan_key(self, key: str) -> Notice:
-        """A demo key that scans; the scan reaches the workflow through the scanner."""
-        self.keys[key]()
-        return self.wf.scan(self.scanner.read_scan(5.0))
-
-    def data(self) -> Notice:
-        """F7: the caliper's DATA button; its frame reaches the workflow via the driver."""
-        wait = self.last_press + DEBOUNCE_S - time.monotonic()
-        if wait > 0:
-            time.sleep(wait)  # the operator's pace, not a wait for readiness
-        self.keys["f7"]()
-        reading = self.caliper.read(5.0)
-        self.last_press = time.monotonic()
-        return self.wf.reading("caliper", reading)
-
-    def records(self, kind: str) -> list[dict]:
-        return [r.body for r in self.store.records(0, 10_000) if r.type == kind]
+from tests.helpers.demo_bench import Bench, demo_bench
 
 
 @pytest.fixture
 def bench(tmp_path: Path) -> Iterator[Bench]:
-    with demo_environment(tmp_path / "demo", with_sync=False, broker="embedded") as env:
-        cfg = load_config(env.config_path)
-        docs, problems = load_master_dir(env.workdir / "master")
-        assert problems == []
-        with Store.open(
-            cfg.station.db_path, site=cfg.station.site, station=cfg.station.id
-        ) as store:
-            store.bootstrap_master((d.kind, d.id, d.doc) for d in docs)
-            scanner = open_scanner(cfg.scanner)
-            assert scanner is not None
-            caliper = open_driver(cfg.input("caliper"))
-            try:
-                yield Bench(env, store, scanner, caliper)
-            finally:
-                caliper.close()
-                scanner.close()
+    with demo_bench(tmp_path / "demo") as b:
+        yield b
 
 
 def series(bench: Bench) -> Notice:

@@ -145,3 +145,38 @@ def test_bad_dates_are_refused_before_anything_is_read(bench: Path, tmp_path: Pa
     result = export(bench, tmp_path, "--since", "2026-11-22", "--until", "2026-11-21")
     assert result.exit_code == 2 and "is after --until" in result.output
     assert not (tmp_path / "inspections.csv").exists()
+
+
+def test_the_header_names_every_column_the_issue_lists(bench: Path, tmp_path: Path) -> None:
+    """Issue 18's list: inspection id and seq, time in UTC and site local, plan and rev, part
+    number/serial/lot, characteristic, sample, value, unit, raw, nominal/lsl/usl, rule, u,
+    verdict, instrument, cal_due, operator, result (and the measurement's kind)."""
+    assert export(bench, tmp_path).exit_code == 0
+    header = (tmp_path / "inspections.csv").read_bytes().decode("utf-8-sig").split("\r\n")[0]
+    assert header.split(",") == [
+        "inspection_id",
+        "seq",
+        "ts_utc",
+        "ts_local",
+        "plan",
+        "rev",
+        "part_number",
+        "serial",
+        "lot",
+        "characteristic",
+        "sample",
+        "kind",
+        "value",
+        "unit",
+        "raw",
+        "nominal",
+        "lsl",
+        "usl",
+        "rule",
+        "u",
+        "verdict",
+        "instrument",
+        "cal_due",
+        "operator",
+        "result",
+    ]
