@@ -17,6 +17,7 @@ from station.core.calibration import PointResult, PointTest, PointVerdict
 from station.core.calibration_record import PointTrace, point_body
 from station.core.model import Instrument, MasterData
 from station.core.timefmt import format_ts, parse_ts
+from station.store import Record
 
 CALIBRATION_DRAFT_SCHEMA = "station.calibration/1"
 
@@ -47,6 +48,11 @@ def to_doc(cal: Calibration) -> dict[str, Any]:
     }
 
 
+def point_taken(body: dict[str, Any]) -> Taken:
+    """A point back from its record body (`calibration_record.point_body`)."""
+    return _point(body)
+
+
 def _point(body: dict[str, Any]) -> Taken:
     result = PointResult(
         name=str(body["name"]),
@@ -69,6 +75,27 @@ def _point(body: dict[str, Any]) -> Taken:
         raw=tuple(str(x) for x in body.get("raw", [])),
     )
     return result, trace
+
+
+SUSPECT_OWED_SCHEMA = "station.suspect-owed/1"
+
+
+def suspect_owed_doc(calibration: Record, instrument_id: str, unit: str) -> dict[str, Any]:
+    """The draft slot's content once a calibration whose as-found failed is recorded and
+    its suspect record is not yet: written in the calibration's own transaction
+    (`Store.append_and_clear_draft`), cleared in the suspect's, so a crash or a store
+    failure between the two leaves the suspect owed, never forgotten (ISO 9001 7.1.5.2)."""
+    return {
+        "schema": SUSPECT_OWED_SCHEMA,
+        "calibration": calibration.seq,
+        "instrument": instrument_id,
+        "unit": unit,
+    }
+
+
+def is_suspect_owed_doc(doc: dict[str, Any] | None) -> bool:
+    """True when the draft slot holds an owed suspect record."""
+    return doc is not None and doc.get("schema") == SUSPECT_OWED_SCHEMA
 
 
 def is_calibration_doc(doc: dict[str, Any] | None) -> bool:
@@ -126,4 +153,13 @@ def from_doc(doc: dict[str, Any], master: MasterData) -> Calibration:
     )
 
 
-__all__ = ["CALIBRATION_DRAFT_SCHEMA", "from_doc", "is_calibration_doc", "to_doc"]
+__all__ = [
+    "CALIBRATION_DRAFT_SCHEMA",
+    "SUSPECT_OWED_SCHEMA",
+    "from_doc",
+    "is_calibration_doc",
+    "is_suspect_owed_doc",
+    "point_taken",
+    "suspect_owed_doc",
+    "to_doc",
+]

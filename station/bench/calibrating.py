@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import copy
 import logging
+from datetime import date
 from typing import Any
 
 from drivers.base import Reading
+from station.bench import signing
 from station.bench.binding import refuse_inputs
-from station.bench.caldraft import from_doc, to_doc
+from station.bench.caldraft import from_doc, point_taken, suspect_owed_doc, to_doc
 from station.bench.calmode import Calibration, SeriesComplete
 from station.bench.calrecord import completion, table_text
 from station.bench.calsuspect import find_suspects, flipped_lines, suspect_body
@@ -28,7 +30,7 @@ from station.bench.notice import Notice, bad_news, error, info, ok, warn
 from station.bench.state import Mode
 from station.core.gate import assess_operator
 from station.core.model import Instrument, Plan, Procedure, Standard
-from station.store import StoreError
+from station.store import Record, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -218,16 +220,39 @@ def reading(ctx: BenchContext, cal: Calibration, input_name: str, r: Reading) ->
     return finish(ctx, cal, step)
 
 
-def finish(ctx: BenchContext, cal: Calibration, done: SeriesComplete | None) -> Notice:
+def finish(
+    ctx: BenchContext,
+    cal: Calibration,
+    done: SeriesComplete | None,
+    signatures: list[dict[str, Any]] | None = None,
+) -> Notice:
     """Record the calibration (`done`: the series just completed; None: unadjusted)."""
     assert cal.instrument is not None
     inst = cal.instrument
+    if signatures is None and signing.needs(ctx, "calibration"):
+        # 21 CFR 11.50/11.70: signed first, the signature recorded inside the body.
+        again = "take the last reading again" if done is not None else "scan the procedure again"
+        return signing.request(
+            ctx,
+            "calibration",
+            f"calibration of {inst.id}",
+            lambda sigs: finish(ctx, cal, done, sigs),
+            again=again,
+        )
     now = ctx.clock()
     c = completion(cal, now, ctx.zone, done)
+    if signatures:
+        c.body["signatures"] = signatures
     try:
         if c.quarantine is not None:
             ctx.store.quarantine_instrument(inst.id, c.quarantine, cal.operator)
-        record = ctx.store.append_and_clear_draft("calibration", c.body)
+        owed = None
+        if not c.as_found_passed:
+
+            def owed(rec: Record) -> dict[str, Any]:
+                return suspect_owed_doc(rec, inst.id, cal.procedure.unit)
+
+        record = ctx.store.append_and_clear_draft("calibration", c.body, next_draft=owed)
     except StoreError as exc:
         # Nothing recorded (on a fail at most the quarantine: safe); the last reading (or
         # the procedure scan) retries the completion.
@@ -282,12 +307,43 @@ def write_suspect(ctx: BenchContext, cal: Calibration) -> str | None:
             ctx.store, inst, ctx.zone, [p for p, _ in cal.as_found], cal.procedure.unit
         )
         body = suspect_body(inst.id, found.bound, cal.record.id, found.using, found.rejudged)
-        suspect = ctx.store.append("suspect", body)
+        suspect = ctx.store.append_and_clear_draft("suspect", body)  # clears the owed draft
     except StoreError as exc:
         return str(exc)
     cal.suspect, cal.suspect_owed = suspect, False
     cal.flipped = tuple(flipped_lines(found.rejudged, found.using))
     return None
+
+
+def resume_owed_suspect(ctx: BenchContext, doc: dict[str, Any]) -> Notice:
+    """At start: write the suspect record a recorded calibration still owes (the station
+    stopped, or the store failed, between the two). Needs no one logged in: it is owed
+    evidence, computed from the calibration record itself."""
+    seq, iid = int(doc["calibration"]), str(doc["instrument"])
+    try:
+        record = ctx.store.record(seq)
+        if record is None or record.type != "calibration":
+            log.error("owed suspect: calibration #%s is not in the store; draft kept", seq)
+            return error(f"a suspect list is owed for calibration #{seq}, which is missing")
+        inst = ctx.master.instrument(iid) or _bare_instrument(iid, record)
+        as_found = [point_taken(b)[0] for b in record.body["as_found"]["points"]]
+        found = find_suspects(ctx.store, inst, ctx.zone, as_found, str(doc["unit"]))
+        body = suspect_body(iid, found.bound, record.id, found.using, found.rejudged)
+        ctx.store.append_and_clear_draft("suspect", body)
+    except StoreError as exc:
+        return error(f"the suspect list of {iid}'s calibration is NOT saved yet", str(exc))
+    n, flips = len(found.using), len(found.rejudged)
+    return bad_news(
+        f"suspect list of {iid}'s calibration #{seq} recorded: {n} inspection(s), "
+        f"{flips} measurement(s) flip",
+        *flipped_lines(found.rejudged, found.using)[:10],
+    )
+
+
+def _bare_instrument(iid: str, record: Record) -> Instrument:
+    """The instrument as far as the record knows it, when master data no longer does."""
+    return Instrument(iid, str(record.body.get("instrument_type", "")), "active",
+                      date.max, str(record.body.get("unit", "")), 0.0)  # fmt: skip
 
 
 __all__ = [
@@ -297,6 +353,7 @@ __all__ = [
     "procedure_scan",
     "reading",
     "resume",
+    "resume_owed_suspect",
     "standard_scan",
     "write_suspect",
 ]

@@ -40,13 +40,15 @@ from station.bench import (
     checking,
     completion,
     inspecting,
+    override,
     readings,
     resume,
     session,
+    signing,
 )
 from station.bench.audit import DEFAULT_WINDOW_S, AttemptLog
 from station.bench.binding import PollInput
-from station.bench.caldraft import is_calibration_doc
+from station.bench.caldraft import is_calibration_doc, is_suspect_owed_doc
 from station.bench.context import BenchContext
 from station.bench.debounce import Debouncer
 from station.bench.interlock import Refusal
@@ -193,7 +195,9 @@ class Workflow:
         if isinstance(s, UnknownScan):
             return error(s.message)
         if isinstance(s, OperatorScan):
-            return session.badge(ctx, s.operator)
+            return signing.badge(ctx, s.operator, session.badge)
+        if ctx.state.sign_request is not None:
+            return signing.busy(ctx)
         st = ctx.state
         if st.operator is None:
             return error("scan your badge first")
@@ -222,6 +226,8 @@ class Workflow:
 
     def reading(self, input_name: str, r: Reading) -> Notice:
         """A value arrived from an input's driver: judge it and record it, or refuse it."""
+        if self.ctx.state.sign_request is not None:
+            return signing.busy(self.ctx)
         return readings.reading(self.ctx, input_name, r)
 
     def judge_attribute(self, passed: bool) -> Notice:
@@ -254,6 +260,20 @@ class Workflow:
         """Chart, limits and capability of a characteristic of the current plan."""
         return completion.spc_view(self.ctx, characteristic_id)
 
+    # -- signatures (21 CFR Part 11) and the interlock's override (`bench.signing`) --------
+
+    def sign(self, pin: str) -> Notice:
+        """The PIN for the pending signature (checked here: blocks for the scrypt cost)."""
+        return signing.submit_pin(self.ctx, pin)
+
+    def cancel_signature(self) -> Notice:
+        """Drop the pending signature: what needed it is not recorded."""
+        return signing.cancel(self.ctx)
+
+    def request_override(self, reason: str, instrument_id: str | None = None) -> Notice:
+        """Ask for the signed override of the refused instrument for the current part."""
+        return override.request_override(self.ctx, reason, instrument_id)
+
     # -- instrument check ------------------------------------------------------------------
 
     def start_check(self) -> Notice:
@@ -278,6 +298,10 @@ class Workflow:
         """At start: load a saved draft, calibration or owed NC, and unacknowledged SPC
         signals."""
         doc = self.ctx.store.load_draft()
+        if is_suspect_owed_doc(doc):
+            assert doc is not None
+            resume.restore_spc_alerts(self.ctx)
+            return calibrating.resume_owed_suspect(self.ctx, doc)
         if is_calibration_doc(doc):
             assert doc is not None
             resume.restore_spc_alerts(self.ctx)

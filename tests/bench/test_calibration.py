@@ -343,3 +343,44 @@ def series_from(wf: Workflow, rd: RD, first_point_readings: int) -> Notice:
         for _ in range(3):
             n = caliper(wf, rd, nominal)
     return n
+
+
+class PowerCut(BaseException):
+    """The station stops dead (not an Exception: nothing catches it on the way out)."""
+
+
+def test_a_suspect_list_owed_when_the_station_stops_is_written_at_the_next_start(
+    cal_wf: Workflow, store: Store, config: Any, clock: Any, rd: RD, monkeypatch: Any
+) -> None:
+    # The calibration record and the "suspect owed" draft are one transaction; the suspect
+    # and clearing the draft are another. A power cut between them must not lose the
+    # suspect list (ISO 9001 7.1.5.2): the next start writes it from the record alone.
+    wf = cal_wf
+    wf.scan("B-1017")
+    mine = inspect(wf, rd, "S1", "CAL-0042", 12.32)
+    wf.scan("CP-CALIPER")
+    wf.scan("CAL-0042")
+    series(wf, rd, bias=0.03)
+    wf.scan("CAL-0042")
+
+    def cut(*_: object) -> None:
+        raise PowerCut
+
+    monkeypatch.setattr("station.bench.calibrating.write_suspect", cut)
+    with pytest.raises(PowerCut):
+        series(wf, rd)
+    [cal] = records(store, "calibration")
+    assert records(store, "suspect") == []
+    draft = store.load_draft()
+    assert draft is not None and draft["calibration"] == cal.seq
+    monkeypatch.undo()
+
+    again = Workflow(store, config, clock)  # the bench restarted; nobody logged in yet
+    n = again.load_unfinished()
+    assert n is not None and "suspect list of CAL-0042's calibration" in n.text, n.lines()
+    assert "1 inspection(s), 1 measurement(s) flip" in n.text
+    [suspect] = records(store, "suspect")
+    assert suspect.body["calibration"] == cal.id and suspect.body["inspections"] == [mine]
+    assert [r["verdict_corrected"] for r in suspect.body["rejudged"]] == ["fail"]
+    assert store.load_draft() is None
+    assert Workflow(store, config, clock).load_unfinished() is None  # written once only
