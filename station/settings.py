@@ -155,7 +155,7 @@ class InputSettings:
     """One `[[inputs]]` entry: what the station needs to know about the input, and `params`,
     what its driver is given (the family's type from `drivers.params`, tagged by `driver`).
 
-    The driver-specific keys also read as attributes under their contract names (`port`,
+    The driver-specific keys read through `key(name)` under their contract names (`port`,
     `pattern`, `unit_id`...), None where the key does not apply to the driver: the entry as
     the technician wrote it. Drivers read `params`.
     """
@@ -194,76 +194,10 @@ class InputSettings:
         """The unit the device reports in, when the frame does not carry one."""
         return self.params.unit
 
-    # --- driver-specific keys, None where they do not apply ------------------------------
-
-    @property
-    def port(self) -> str | None:
-        p = self.params
-        return p.port if isinstance(p, SerialParams | ModbusParams) else None
-
-    @property
-    def baudrate(self) -> int | None:
-        p = self.params
-        return p.baudrate if isinstance(p, SerialParams | ModbusParams) else None
-
-    @property
-    def bytesize(self) -> int | None:
-        p = self.params
-        return p.bytesize if isinstance(p, SerialParams | ModbusParams) else None
-
-    @property
-    def parity(self) -> Parity | None:
-        p = self.params
-        return p.parity if isinstance(p, SerialParams | ModbusParams) else None
-
-    @property
-    def stopbits(self) -> float | None:
-        p = self.params
-        return p.stopbits if isinstance(p, SerialParams | ModbusParams) else None
-
-    @property
-    def pattern(self) -> str | None:
-        return self.params.pattern if isinstance(self.params, AsciiParams) else None
-
-    @property
-    def request(self) -> str | None:
-        return self.params.request if isinstance(self.params, AsciiParams) else None
-
-    @property
-    def accept_dynamic(self) -> bool | None:
-        return self.params.accept_dynamic if isinstance(self.params, MtsicsParams) else None
-
-    @property
-    def url(self) -> str | None:
-        return self.params.url if isinstance(self.params, ModbusParams) else None
-
-    @property
-    def unit_id(self) -> int | None:
-        return self.params.unit_id if isinstance(self.params, ModbusParams) else None
-
-    @property
-    def register(self) -> int | None:
-        return self.params.register if isinstance(self.params, ModbusParams) else None
-
-    @property
-    def register_type(self) -> RegisterType | None:
-        return self.params.register_type if isinstance(self.params, ModbusParams) else None
-
-    @property
-    def data_type(self) -> DataType | None:
-        return self.params.data_type if isinstance(self.params, ModbusParams) else None
-
-    @property
-    def word_order(self) -> WordOrder | None:
-        return self.params.word_order if isinstance(self.params, ModbusParams) else None
-
-    @property
-    def scale(self) -> float | None:
-        return self.params.scale if isinstance(self.params, ModbusParams) else None
-
-    @property
-    def device(self) -> str | None:
-        return self.params.device if isinstance(self.params, KeyboardParams) else None
+    def key(self, name: str) -> object:
+        """A driver-specific key under its contract name (`port`, `pattern`, `unit_id`...),
+        as the technician wrote it; None where the key does not apply to this driver."""
+        return getattr(self.params, name, None)
 
 
 @dataclass(frozen=True)

@@ -66,12 +66,16 @@ def test_shipped_example_loads_with_documented_values() -> None:
     assert cfg.mqtt.ack == "central"
     assert cfg.scanner.kind == "keyboard"
     caliper, balance, torque = cfg.inputs
-    assert (caliper.driver, caliper.mode, caliper.baudrate) == ("mitutoyo", "push", None)
+    assert (caliper.driver, caliper.mode, caliper.key("baudrate")) == ("mitutoyo", "push", None)
     assert (balance.driver, balance.mode, balance.instrument) == ("mtsics", "poll", "BAL-0003")
     assert torque.driver == "modbus"
-    assert torque.url == "tcp://127.0.0.1:5020"
-    assert (torque.mode, torque.data_type, torque.word_order) == ("poll", "float32", "big")
-    assert (torque.unit, torque.instrument, torque.port) == ("N.m", "TRQ-0011", None)
+    assert torque.key("url") == "tcp://127.0.0.1:5020"
+    assert (torque.mode, torque.key("data_type"), torque.key("word_order")) == (
+        "poll",
+        "float32",
+        "big",
+    )
+    assert (torque.unit, torque.instrument, torque.key("port")) == ("N.m", "TRQ-0011", None)
     assert cfg.input("torque") is torque
 
 
@@ -184,7 +188,7 @@ def test_the_contract_example_config_is_accepted(tmp_path: Path) -> None:
     cfg = load_config(path)
     assert cfg.mqtt.tls and cfg.mqtt.password_file == Path("/etc/station/mqtt.pass")
     assert [i.name for i in cfg.inputs] == ["left", "torque", "formula"]
-    assert cfg.input("formula").request == "?\r"
+    assert cfg.input("formula").key("request") == "?\r"
 
 
 def test_packaged_schemas_are_the_contract_schemas() -> None:

@@ -33,7 +33,8 @@ def test_settings_refuse_parameters_of_another_driver() -> None:
     with pytest.raises(TypeError, match="driver 'mtsics' takes MtsicsParams, got SerialParams"):
         InputSettings("scale", "mtsics", SerialParams(port="/dev/ttyUSB0"))
     assert (
-        InputSettings("scale", "mtsics", MtsicsParams(port="/dev/ttyUSB0")).port == "/dev/ttyUSB0"
+        InputSettings("scale", "mtsics", MtsicsParams(port="/dev/ttyUSB0")).key("port")
+        == "/dev/ttyUSB0"
     )
 
 
