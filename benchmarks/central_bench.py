@@ -6,16 +6,21 @@ What it measures (mosquitto and a PostgreSQL 15 cluster started here on loopback
 cluster runs with its defaults, fsync and synchronous_commit on):
 
 1. raw: paho 2.2 publishing the same record payloads at QoS 1, 20 in flight (the ceiling for
-   one Python client), before and after the runs below.
+   one Python client), before, between and after the runs below; each ratio uses the mean of
+   the two raw runs around it (on a shared machine the load drifts between phases).
 2. `station sync` (ack = "central") draining a store of N inspection records, timed from its
    birth message to the moment its store shows every record acked, with the QMS being:
    `python -m sim.central` (SQLite, one process); `station central` with one replica; with
-   two replicas on one shared subscription (each run on a fresh database).
-3. The ratio of each to the mean of the raw runs (the issue's goal: >= 0.6 with one replica)
-   and the CPU time (user + system) of the QMS processes per record while draining.
+   two replicas on one shared subscription (each on a fresh database). Like with like: the
+   same store copy, the same station settings (benchmarks/sync_bench.py `run_daemon`: defaults
+   but max_rate), the same broker.
+3. The CPU time (user + system) per record while draining, of every process involved: the
+   station daemon, mosquitto, the QMS, and for `station central` the PostgreSQL server
+   processes too (sim.central's SQLite runs inside its own process), so "QMS CPU" compares
+   the whole consumer side.
 
-`station sync` runs as in benchmarks/sync_bench.py (its `run_daemon`, max_rate raised).
-Not measured here yet: the fleet bench (50 stations) through the bridge.
+`--runs sim,x1,x2` picks the runs; `--batch-max` and `--batch-window` set the bridge's
+`[central]` batch keys (default: the bridge's defaults).
 """
 
 from __future__ import annotations
@@ -97,11 +102,23 @@ class Postgres:
         self.proc.wait(30)
         shutil.rmtree(self.dir, ignore_errors=True)
 
+    def processes(self) -> dict[str, int]:
+        """The server's processes (postmaster and its children: backends, WAL writer, ...)."""
+        out = {"pg": self.proc.pid}
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                ppid = int(stat.read_text().rpartition(")")[2].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            if ppid == self.proc.pid:
+                out[f"pg-{stat.parent.name}"] = int(stat.parent.name)
+        return out
 
-def bridge(work: Path, port: int, dsn: str, name: str) -> Supervisor:
+
+def bridge(work: Path, port: int, dsn: str, name: str, extra: str = "") -> Supervisor:
     cfg = work / f"{name}.toml"
     cfg.write_text(
-        f'[central]\ngroup = "qms"\nsites = ["plant-a"]\n\n[postgres]\ndsn = "{dsn}"'
+        f'[central]\ngroup = "qms"\nsites = ["plant-a"]\n{extra}\n[postgres]\ndsn = "{dsn}"'
         f'\n\n[mqtt]\nport = {port}\nclient_id = "{name}"\n'
     )
     argv = [PYTHON, "-m", "station.central", "-c", str(cfg)]
@@ -115,17 +132,34 @@ def raw_paho(port: int, payloads: list[tuple[str, bytes]]) -> float:
     return len(payloads) / raw_publish(port, payloads, client_id="central-bench-raw")
 
 
+def qms_cpu(cpu: dict[str, float]) -> float:
+    """CPU µs per record of the consumer side: everything but the station and the broker."""
+    return sum(us for name, us in cpu.items() if name not in ("daemon", "mosquitto"))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=10_000)
+    parser.add_argument("--runs", default="sim,x1,x2", help="comma-separated: sim, x1, x2")
+    parser.add_argument("--batch-max", type=int, default=None)
+    parser.add_argument("--batch-window", type=float, default=None)
     args = parser.parse_args()
     n = args.records
+    wanted = args.runs.split(",")
+    extra = ""
+    if args.batch_max is not None:
+        extra += f"batch_max = {args.batch_max}\n"
+    if args.batch_window is not None:
+        extra += f"batch_window_s = {args.batch_window}\n"
     work = Path(tempfile.mkdtemp(prefix="central-bench-"))
     broker = Mosquitto(work, max_queued=1_000_000)
     broker.start()
     assert broker.proc is not None
+    mosq = {"mosquitto": broker.proc.pid}
     pg = Postgres()
-    runs: dict[str, tuple[float, dict[str, float]]] = {}
+    raws: list[float] = []
+    # label -> (records/s, CPU µs per record by process, index of the raw run before it)
+    runs: dict[str, tuple[float, dict[str, float], int]] = {}
     try:
         template = work / "template.db"
         fill_store(template, "bench-01", n, bench_body)
@@ -134,46 +168,57 @@ def main() -> int:
                 (f"qms/v1/plant-a/bench-01/record/{r.type}", r.payload())
                 for r in store.records(0, n)
             ]
-        raw1 = raw_paho(broker.port, payloads)
+        raws.append(raw_paho(broker.port, payloads))
 
-        sim_dir = work / "sim"
-        sim_dir.mkdir()
-        qms = central(broker.port, sim_dir / "central.db", sim_dir / "central.log")
-        qms.start()
-        qms.wait_ready(lambda: b"connected (session" in qms.log_path.read_bytes(), 30, "sim")
-        assert qms.pid is not None
-        run = run_daemon(sim_dir, broker.port, template, n, "central", {"sim.central": qms.pid})
-        runs["sim.central"] = (run.rate, run.cpu_us)
-        qms.term(30)
+        if "sim" in wanted:
+            sim_dir = work / "sim"
+            sim_dir.mkdir()
+            qms = central(broker.port, sim_dir / "central.db", sim_dir / "central.log")
+            qms.start()
+            qms.wait_ready(lambda: b"connected (session" in qms.log_path.read_bytes(), 30, "sim")
+            assert qms.pid is not None
+            pids = {**mosq, "sim.central": qms.pid}
+            run = run_daemon(sim_dir, broker.port, template, n, "central", pids)
+            runs["sim.central"] = (run.rate, run.cpu_us, len(raws) - 1)
+            qms.term(30)
+            raws.append(raw_paho(broker.port, payloads))
 
         for replicas in (1, 2):
+            if f"x{replicas}" not in wanted:
+                continue
             d = work / f"bridge{replicas}"
             d.mkdir()
             dsn = pg.database(f"qms{replicas}")
-            procs = [bridge(d, broker.port, dsn, f"r{i}") for i in range(1, replicas + 1)]
-            pids = {p.role: p.pid for p in procs if p.pid is not None}
+            procs = [bridge(d, broker.port, dsn, f"r{i}", extra) for i in range(1, replicas + 1)]
+            pids = {**mosq, **{p.role: p.pid for p in procs if p.pid is not None}}
+            pids.update(pg.processes())
             run = run_daemon(d, broker.port, template, n, "central", pids)
-            runs[f"station central x{replicas}"] = (run.rate, run.cpu_us)
+            runs[f"station central x{replicas}"] = (run.rate, run.cpu_us, len(raws) - 1)
             for p in procs:
                 p.term(30)
-        raw2 = raw_paho(broker.port, payloads)
+            raws.append(raw_paho(broker.port, payloads))
     finally:
         pg.stop()
         broker.stop()
-    raw = (raw1 + raw2) / 2
     size = sum(len(p) for _, p in payloads) / len(payloads)
     print(
         f"central bench: {n} inspection records, {size:.0f} B each, mosquitto + PostgreSQL 15"
-        f" on loopback, {os.cpu_count()} CPUs"
+        f" on loopback, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}"
     )
-    print(f"  raw paho QoS 1 (20 in flight)   {raw1:,.0f}, {raw2:,.0f} msg/s (before, after)")
-    for label, (rate, cpu) in runs.items():
-        qms_us = sum(us for name, us in cpu.items() if name not in ("daemon", "mosquitto"))
+    shown = ", ".join(f"{r:,.0f}" for r in raws)
+    print(f"  raw paho QoS 1 (20 in flight)   {shown} msg/s (before, between, after the runs)")
+    for label, (rate, cpu, k) in runs.items():
+        raw = (raws[k] + raws[k + 1]) / 2
+        pg_us = sum(us for name, us in cpu.items() if name.startswith("pg"))
+        who = {name: us for name, us in cpu.items() if not name.startswith("pg")}
+        if pg_us:
+            who["postgres"] = pg_us
         print(
             f"  station sync -> {label:<22} {rate:>8,.0f} records/s  ratio {rate / raw:.2f}"
-            f"  QMS CPU {qms_us:.0f} µs/record"
+            f"  QMS CPU {qms_cpu(cpu):.0f} µs/record"
         )
-    print(json.dumps({"raw": [raw1, raw2], **{k: v[0] for k, v in runs.items()}}))
+        print("      CPU µs per record: " + ", ".join(f"{k} {v:.0f}" for k, v in who.items()))
+    print(json.dumps({"raw": raws, **{k: v[0] for k, v in runs.items()}}))
     shutil.rmtree(work, ignore_errors=True)
     return 0
 

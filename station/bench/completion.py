@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from station.bench import override, signing
 from station.bench.context import BenchContext
 from station.bench.draft import Draft
 from station.bench.notice import Notice, bad_news, error, indeterminate_step, info, ok, warn
@@ -44,6 +45,7 @@ def complete(
         scan=d.part.scan,
     )
     result = str(body["result"])
+    overrides = override.annotate(ctx, d, body)  # measurements under a signed override
     if replaced is not None:
         # Its own commit before the inspection's: if the inspection then fails, the trail
         # holds one replacement too many, never one too few.
@@ -57,6 +59,7 @@ def complete(
     )
     st.draft = None
     st.redo = None
+    review = override.review(ctx, rec, overrides)  # the NC for review of an override
     st.last_key = (m.characteristic, m.sample)
     st.last_measurement = m
     st.last_inspection = rec
@@ -81,6 +84,8 @@ def complete(
             )
         )
     spc = " SPC signal: acknowledge it." if st.spc_alerts else ""
+    if overrides:  # measured under an override: the QMS reviews the part
+        spc += f" NC {review.id} raised for review." if review else " Review NC NOT saved."
     if result == "reject":
         st.mode = Mode.NONCONFORMANCE
         return bad_news(f"part {d.part.number} REJECTED: describe the nonconformance.{spc}")
@@ -100,8 +105,14 @@ def failed_characteristics(ctx: BenchContext) -> list[str]:
     return sorted({str(m["characteristic"]) for m in ms if m["verdict"] == "fail"})
 
 
-def submit_nonconformance(ctx: BenchContext, reason_code: str, description: str) -> Notice:
-    """Raise the NC for the rejected inspection (`nonconformance` record)."""
+def submit_nonconformance(
+    ctx: BenchContext,
+    reason_code: str,
+    description: str,
+    signatures: list[dict[str, Any]] | None = None,
+) -> Notice:
+    """Raise the NC for the rejected inspection (`nonconformance` record), signed by its
+    author first when `[signatures] required` lists it (21 CFR 11.50)."""
     st = ctx.state
     rec = st.nc_for
     if st.mode is not Mode.NONCONFORMANCE or rec is None or st.operator is None:
@@ -111,7 +122,14 @@ def submit_nonconformance(ctx: BenchContext, reason_code: str, description: str)
     text = description.strip()
     if not text:
         return error("describe the nonconformance (free text is required)")
-    body = {
+    if signatures is None and signing.needs(ctx, "nonconformance"):
+        return signing.request(
+            ctx,
+            "nonconformance",
+            f"nonconformance of part {rec.body['part']['number']}",
+            lambda sigs: submit_nonconformance(ctx, reason_code, description, sigs),
+        )
+    body: dict[str, Any] = {
         "inspection": rec.id,
         "part": rec.body["part"],
         "characteristics": failed_characteristics(ctx),
@@ -120,6 +138,8 @@ def submit_nonconformance(ctx: BenchContext, reason_code: str, description: str)
         "disposition": "pending",
         "operator": st.operator.id,
     }
+    if signatures:
+        body["signatures"] = signatures
     try:
         nc = ctx.store.append_and_clear_draft("nonconformance", body)
     except StoreError as exc:

@@ -14,13 +14,16 @@ from collections.abc import Callable
 from datetime import datetime, tzinfo
 from typing import Any
 
+from station.bench import override
 from station.bench.audit import DEFAULT_WINDOW_S, AttemptLog
 from station.bench.debounce import Debouncer
+from station.bench.pinledger import PinLedger
 from station.bench.state import BenchState
 from station.core.caldue import DueRow, due_list
 from station.core.fitness import Fitness, assess_instrument
 from station.core.inspection import pending
 from station.core.model import Characteristic, Instrument, MasterData
+from station.core.studygate import gate_fitness
 from station.core.timefmt import parse_ts, site_date
 from station.settings import Config
 from station.store import Record, Store, StoreError
@@ -58,6 +61,7 @@ class BenchContext:
         self.state = BenchState()
         self.attempts = AttemptLog(audit_window_s)
         self.debounce = Debouncer(config.inputs)
+        self.pins = PinLedger()  # PIN failures, lockouts, overrides: from the store
         self._master_version = store.master_version()  # read first: a later change shows
         self.master: MasterData = store.master_data()
 
@@ -98,7 +102,7 @@ class BenchContext:
     def fitness(self, instrument: Instrument, characteristic: Characteristic | None) -> Fitness:
         """The calibration interlock for `instrument` now (and for `characteristic`)."""
         last = self.store.last_passing_check(instrument.id)
-        return assess_instrument(
+        fit = assess_instrument(
             instrument,
             now=self.clock(),
             zone=self.zone,
@@ -106,6 +110,12 @@ class BenchContext:
             local_quarantine_reason=self.store.local_quarantines().get(instrument.id),
             last_passing_check_at=None if last is None else parse_ts(last.ts),
         )
+        if characteristic is not None:  # the gauge studies' verdicts (`core.studygate`)
+            fit = gate_fitness(
+                fit, self.store.study_results(instrument.id), instrument.id, characteristic
+            )
+        # The interlock's only door: a signed override for this part (`bench.override`).
+        return fit if fit.usable else override.under_override(self, instrument, characteristic, fit)
 
     def pending_samples(self) -> tuple[tuple[Characteristic, int], ...]:
         """(characteristic, sample) still to take in the current inspection."""

@@ -87,11 +87,12 @@ def under_override(
 
 
 def candidate(ctx: BenchContext) -> Instrument | None:
-    """The instrument an override would be for: the last one refused at an input."""
+    """The instrument an override would be for: the last scan refused at an input, else an
+    unfit instrument fixed to an input."""
     st = ctx.state
-    ids = [r.instrument for r in st.refusals.values() if r.instrument is not None]
-    ids += [i.instrument for i in ctx.config.inputs if i.instrument is not None]
-    for iid in reversed(ids) if st.refusals else ids:
+    refused = [r.instrument for r in st.refusals.values() if r.instrument is not None]
+    fixed = [i.instrument for i in ctx.config.inputs if i.instrument is not None]
+    for iid in [*reversed(refused), *fixed]:  # the latest refused scan first
         inst = ctx.master.instrument(iid)
         if inst is not None and not ctx.fitness(inst, None).usable:
             return inst
@@ -108,9 +109,7 @@ def request_override(ctx: BenchContext, reason: str, instrument_id: str | None =
     if st.mode is not Mode.INSPECTING or d is None or st.operator is None:
         return error("an override is for the part being inspected: scan the part first")
     ctx.refresh_master()
-    inst = (
-        candidate(ctx) if instrument_id is None else ctx.master.instrument(instrument_id)
-    )
+    inst = candidate(ctx) if instrument_id is None else ctx.master.instrument(instrument_id)
     if inst is None:
         return error("no refused instrument to override: scan the instrument first")
     from station.bench.binding import in_hand  # binding imports the context, which imports us
@@ -160,7 +159,7 @@ def _write(
     try:
         rec = ctx.store.append("event", body)
     except StoreError as exc:
-        return error("override NOT recorded: the record store failed; nothing is overridden", str(exc))
+        return error("override NOT recorded: the record store failed", str(exc))
     if all(i.instrument != inst.id for i in ctx.config.inputs):
         st.selected_instrument = inst  # bound on its next reading, like a fit scan
     return ok(
@@ -182,9 +181,7 @@ def annotate(ctx: BenchContext, d: Draft, body: dict[str, Any]) -> list[Override
     return list(used.values())
 
 
-def review(
-    ctx: BenchContext, inspection: Record, used: list[OverrideGrant]
-) -> Record | None:
+def review(ctx: BenchContext, inspection: Record, used: list[OverrideGrant]) -> Record | None:
     """The nonconformance for review of an inspection measured under an override."""
     if not used:
         return None

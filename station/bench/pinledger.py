@@ -3,23 +3,23 @@
 21 CFR 11.300(d): failed signing attempts are detected and, at `[signatures]
 max_pin_failures` consecutive failures, the operator is locked at this station until the QMS
 publishes that operator again. The lockout must survive a restart, so it is never kept only
-in memory: it is re-derived from the append-only record (`station.core.signing.
-replay_pin_events`) with these events, oldest first:
+in memory: it is re-derived from the append-only record
+(`station.core.signing.replay_pin_events`) with these `event` records, oldest first:
 
-| record | for the replay |
-|---|---|
-| `event` `pin-failed` (operator X) | a failure of X |
-| `event` `pin-accepted` (operator X) | a success of X (written only after failures: it resets the count) |
-| `event` `operator-locked` (operator X) | X is locked (authoritative even if the limit changes later) |
-| `event` `master-applied` for master `operator`, id X | the QMS published X again: unlocked |
+- `pin-failed` (operator X): a failure of X;
+- `pin-accepted` (operator X): a success of X, written only after failures (resets the count);
+- `operator-locked` (operator X): X is locked (kept even if the limit is raised later);
+- `master-applied` for master `operator`, id X: the QMS published X again, unlocked.
 
 `master-applied` is what the store writes in the same transaction as every applied master
 document (`station.store.master_docs.apply`); an identical document re-sent changes nothing
 and logs nothing, so "publishing again" means a new version (a new PIN verifier, say).
 
-The same pass collects the interlock's `override` events: an override is valid for the part
-it names (the draft's part and start time), so an inspection resumed after a restart keeps
-its override and its measurements still reference it.
+The same pass collects the interlock's `override` events: an override is valid for the
+inspection in progress it names (the draft's part and start time) until that inspection ends
+(any `inspection` record or `inspection-abandoned` event after it: the bench has one
+inspection in progress at a time), so one resumed after a restart keeps its override and its
+measurements still reference it, and the next part needs a new one.
 
 The first use reads every `event` record once (`Store.iter_records`, paged); after that only
 the records appended since (`Store.records(after_seq=...)`). Limitation: a lockout whose
@@ -68,12 +68,16 @@ class PinLedger:
         self._locked: dict[str, bool] = {}  # an operator-locked event since the last unlock
         self._grants: dict[tuple[str, str], list[OverrideGrant]] = {}
         self._upto: int | None = None  # the last seq read; None before the first read
+        self._ended = 0  # the seq of the last inspection ended (recorded or abandoned)
 
     def refresh(self, store: Store) -> None:
         """Read the records appended since the last call (every event on the first)."""
         if self._upto is None:
             last = store.last_seq()
             self._take(r for r in store.iter_records("event") if r.seq <= last)
+            newest = store.recent_inspections(1)  # inspections are not events: one look-up
+            if newest and newest[0].seq <= last:
+                self._ended = max(self._ended, newest[0].seq)
             self._upto = last
         while True:
             page = store.records(after_seq=self._upto, limit=_PAGE)
@@ -84,10 +88,14 @@ class PinLedger:
 
     def _take(self, records: Iterable[Record]) -> None:
         for r in records:
+            if r.type == "inspection":
+                self._ended = max(self._ended, r.seq)
             if r.type != "event":
                 continue
             b = r.body
             kind, op, detail = b.get("kind"), b.get("operator"), b.get("detail") or {}
+            if kind == "inspection-abandoned":
+                self._ended = max(self._ended, r.seq)
             if kind == "master-applied" and detail.get("master") == "operator":
                 oid = str(detail.get("id"))
                 self._events.setdefault(oid, []).append("unlock")
@@ -125,7 +133,8 @@ class PinLedger:
     def grants(self, store: Store, part_number: str, started: str) -> list[OverrideGrant]:
         """The overrides signed for this inspection in progress, oldest first."""
         self.refresh(store)
-        return list(self._grants.get(draft_key(part_number, started), ()))
+        found = self._grants.get(draft_key(part_number, started), ())
+        return [g for g in found if g.event_seq > self._ended]
 
 
 __all__ = [

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from station.bench.notice import Notice, error, info, warn
 from station.bench.pinledger import OPERATOR_LOCKED, PIN_ACCEPTED, PIN_FAILED
+from station.core.model import Operator
 from station.core.pin import VerifierError, verify_pin
 from station.core.signing import (
     Meaning,
@@ -51,7 +52,6 @@ from station.core.signing import (
     signing_refusal,
     statement,
 )
-from station.core.model import Operator
 from station.store import StoreError
 
 if TYPE_CHECKING:
@@ -81,6 +81,7 @@ class SignRequest:
     signers: list[Signer]
     on_signed: OnSigned
     qualification: str | None = None  # what an approver must hold
+    again: str = ""  # how to ask for it again once cancelled
     signatures: list[Signature] = field(default_factory=list)
 
     @property
@@ -147,6 +148,7 @@ def request(
     on_signed: OnSigned,
     *,
     approver: str | None = None,
+    again: str = "",
 ) -> Notice:
     """Ask the logged-in operator (and, with `approver` = the qualification an approver must
     hold, a second person) to sign; `on_signed` runs once every signature is collected."""
@@ -163,7 +165,7 @@ def request(
     signers = [Signer(meaning_of(action), current, method)]
     if approver is not None:
         signers.append(Signer(meaning_of(action, approver=True), None, "badge+pin"))
-    req = SignRequest(action, subject, signers, on_signed, qualification=approver)
+    req = SignRequest(action, subject, signers, on_signed, qualification=approver, again=again)
     st.sign_request = req
     return info(f"signature needed: {req.statement()} ({subject})", req.prompt())
 
@@ -181,7 +183,8 @@ def cancel(ctx: BenchContext) -> Notice:
     if req is None:
         return info("no signature is pending")
     ctx.state.sign_request = None
-    return warn(f"not signed: the {req.subject} is NOT recorded")
+    tail = f": {req.again}" if req.again else ""
+    return warn(f"not signed: the {req.subject} is NOT recorded{tail}")
 
 
 def badge(ctx: BenchContext, operator: Operator, login: Callable[..., Notice]) -> Notice:

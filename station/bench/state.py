@@ -14,9 +14,12 @@ from station.bench.calmode import Calibration
 from station.bench.checkmode import InstrumentCheck
 from station.bench.draft import Draft
 from station.bench.interlock import Refusal
+from station.bench.signing import SignRequest
 from station.bench.spc_watch import SpcAlert
+from station.bench.studymode import Study
 from station.core.inspection import Measurement
 from station.core.model import Instrument, Operator, Plan
+from station.core.signing import SigningSession
 from station.store import Record
 
 # The draft slot holds this while a rejected inspection still owes its nonconformance.
@@ -44,6 +47,7 @@ class Mode(Enum):
     NONCONFORMANCE = "describe the nonconformance"
     CHECK = "instrument check"
     CALIBRATION = "calibration"
+    STUDY = "gauge study"
     SPC_SIGNAL = "acknowledge the SPC signal"
 
 
@@ -63,9 +67,14 @@ class BenchState:
     nc_for: Record | None = None  # the rejected inspection awaiting its NC
     check: InstrumentCheck | None = None
     calibration: Calibration | None = None
+    study: Study | None = None  # a gauge study (station.bench.studying)
     spc_alerts: list[SpcAlert] = field(default_factory=list)
     # Inputs that take no reading until a fit instrument is scanned (issue 12.1).
     refusals: dict[str, Refusal] = field(default_factory=dict)
+    # 21 CFR 11.200(a)(1): the signing session (ends with the state at logout) and the step
+    # waiting for its signature(s) (`station.bench.signing`).
+    signing: SigningSession | None = None
+    sign_request: SignRequest | None = None
 
 
 __all__ = ["NC_OWED_SCHEMA", "NC_REASONS", "BenchState", "Mode"]

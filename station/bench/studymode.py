@@ -354,15 +354,16 @@ class Study:
             return info(f"{operator_id} is the appraiser: {self.prompt()}")
         if operator_id not in self.appraisers and len(self.appraisers) >= self.n_appraisers:
             return error(
-                f"the study has its {self.n_appraisers} appraisers: "
-                + ", ".join(self.appraisers)
+                f"the study has its {self.n_appraisers} appraisers: " + ", ".join(self.appraisers)
             )
         self.appraiser, self.part = operator_id, None
         return ok(f"appraiser {operator_id}: {self.prompt()}")
 
     # -- readings ----------------------------------------------------------------------------
 
-    def refuse(self, decision: bool, input_name: str = "", fixed: str | None = None) -> Notice | None:
+    def refuse(
+        self, decision: bool, input_name: str = "", fixed: str | None = None
+    ) -> Notice | None:
         """Why a reading (`decision`: a Ctrl+P/F decision) is not taken now; None if it is."""
         if self.step != "readings":
             what = "decision" if decision else f"reading from {input_name}"
@@ -377,9 +378,9 @@ class Study:
             return error(
                 f"input {input_name} is fixed to instrument {fixed}, not {inst.id} under study"
             )
-        if self.redo is None and self.part is not None:
-            if self.count(self.appraiser, self.part) >= self.n_trials:
-                return error(f"not taken: {self.prompt()}")
+        full = self.part is not None and self.count(self.appraiser, self.part) >= self.n_trials
+        if self.redo is None and full:
+            return error(f"not taken: {self.prompt()}")
         return None
 
     def next_reading(

@@ -43,8 +43,8 @@ from station.bench import (
     override,
     readings,
     resume,
-    session,
     signing,
+    studying,
 )
 from station.bench.audit import DEFAULT_WINDOW_S, AttemptLog
 from station.bench.binding import PollInput
@@ -55,6 +55,7 @@ from station.bench.interlock import Refusal
 from station.bench.notice import Notice, error
 from station.bench.spc_watch import SPC_CAUSES, SpcView
 from station.bench.state import NC_OWED_SCHEMA, NC_REASONS, BenchState, Mode
+from station.bench.studydraft import is_study_doc
 from station.core.fitness import Fitness
 from station.core.model import Characteristic, Instrument, MasterData
 from station.core.scan import (
@@ -191,11 +192,16 @@ class Workflow:
             if any(p.id == text for p in ctx.master.procedures):
                 if ctx.state.operator is None:
                     return error("scan your badge first")
+                if ctx.state.study is not None or studying.is_study_procedure(ctx, text):
+                    return studying.procedure_scan(ctx, text)
                 return calibrating.procedure_scan(ctx, text)
+        study_on = ctx.state.study is not None and ctx.state.sign_request is None
+        if study_on and ctx.state.operator is not None and not isinstance(s, OperatorScan):
+            return studying.scan(ctx, s, raw)  # part labels, the instrument, the standard
         if isinstance(s, UnknownScan):
             return error(s.message)
         if isinstance(s, OperatorScan):
-            return signing.badge(ctx, s.operator, session.badge)
+            return signing.badge(ctx, s.operator, studying.badge)
         if ctx.state.sign_request is not None:
             return signing.busy(ctx)
         st = ctx.state
@@ -222,20 +228,26 @@ class Workflow:
 
     def logout(self, why: str) -> Notice:
         """Log the operator out; an inspection in progress stays saved for resumption."""
-        return session.logout(self.ctx, why)
+        return studying.logout(self.ctx, why)
 
     def reading(self, input_name: str, r: Reading) -> Notice:
         """A value arrived from an input's driver: judge it and record it, or refuse it."""
         if self.ctx.state.sign_request is not None:
             return signing.busy(self.ctx)
+        if self.ctx.state.study is not None and self.ctx.state.mode is Mode.STUDY:
+            return studying.reading(self.ctx, input_name, r)
         return readings.reading(self.ctx, input_name, r)
 
     def judge_attribute(self, passed: bool) -> Notice:
         """The operator's pass/fail for the next attribute characteristic (or the redo one)."""
+        if self.ctx.state.study is not None and self.ctx.state.mode is Mode.STUDY:
+            return studying.decision(self.ctx, passed)
         return inspecting.judge_attribute(self.ctx, passed)
 
     def redo(self) -> Notice:
         """Let the next value replace the last one taken (before completion)."""
+        if self.ctx.state.study is not None and self.ctx.state.mode is Mode.STUDY:
+            return studying.redo(self.ctx)
         return inspecting.redo(self.ctx)
 
     def abandon(self) -> Notice:
@@ -280,6 +292,8 @@ class Workflow:
         """Enter instrument-check mode."""
         if self.ctx.state.calibration is not None:
             return error("finish or leave the calibration first (Esc)")
+        if self.ctx.state.study is not None:
+            return error("finish or leave the gauge study first (Esc)")
         return checking.start_check(self.ctx)
 
     def leave_check(self) -> Notice:
@@ -292,6 +306,10 @@ class Workflow:
         """Leave calibration mode (an unfinished calibration is abandoned: an event)."""
         return calibrating.leave(self.ctx)
 
+    def leave_study(self) -> Notice:
+        """Leave study mode (an unrecorded study is abandoned: an event)."""
+        return studying.leave(self.ctx)
+
     # -- resume ----------------------------------------------------------------------------
 
     def load_unfinished(self) -> Notice | None:
@@ -302,6 +320,10 @@ class Workflow:
             assert doc is not None
             resume.restore_spc_alerts(self.ctx)
             return calibrating.resume_owed_suspect(self.ctx, doc)
+        if is_study_doc(doc):
+            assert doc is not None
+            resume.restore_spc_alerts(self.ctx)
+            return studying.resume(self.ctx, doc)
         if is_calibration_doc(doc):
             assert doc is not None
             resume.restore_spc_alerts(self.ctx)

@@ -41,7 +41,8 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from station.central.check import Rejected, Valid, check_record
 from station.central.config import CentralConfig
-from station.central.store import CentralStore, Ingested, StoreUnavailable
+from station.central.store import CentralStore, Ingested
+from station.central.worker import DbWorker, Done, Job, Status
 from station.master import load_master_dir
 from station.schemas import schema_errors
 from station.schemas.names import NAME_RE
@@ -72,7 +73,9 @@ class Bridge:
         self._pinged = 0.0
         self.mqtt = cfg.mqtt
         self._inbox: list[tuple[str, bytes]] = []
-        self._held: list[tuple[str, bytes]] = []  # a batch PostgreSQL did not commit
+        self._pending = Job()  # checked, not yet handed to the database
+        self._pending_since = 0.0
+        self.db = DbWorker(store)
         self._stop = False
         self._subscribed = False
         self.stored = 0
@@ -182,11 +185,13 @@ class Bridge:
         buffered = sock.pending() if isinstance(sock, ssl.SSLSocket) else 0
         wlist = [sock] if client.want_write() else []
         try:
-            readable, _, _ = select.select([sock], wlist, [], 0.0 if buffered else timeout)
+            readable, _, _ = select.select(
+                [sock, self.db.wake_fd], wlist, [], 0.0 if buffered else timeout
+            )
         except (OSError, ValueError):
             readable = [sock]  # closed under us: loop_read() reports it as a disconnect
         rc = MQTTErrorCode.MQTT_ERR_SUCCESS
-        if readable or buffered:
+        if sock in readable or buffered:
             for _ in range(max(1, max_messages)):
                 before = len(self._inbox)
                 rc = client.loop_read()
@@ -202,37 +207,46 @@ class Bridge:
         self._stop = True
 
     def run(self) -> None:
-        """Until `stop()`: connect, receive, store, ack; then store what is held and leave."""
+        """Until `stop()`: connect, receive, check, hand batches to the database thread, ack
+        what it committed; then store what is left and leave."""
         delay, next_try = 0.2, 0.0
         batch_max = self.cfg.central.batch_max
-        while not self._stop:
-            if self.client.socket() is None:
-                now = time.monotonic()
-                if now >= next_try:
-                    delay = 0.2 if self._connect() else min(delay * 2, 10.0)
-                    next_try = now + random.uniform(delay / 2, delay)  # jitter: no lockstep
-                else:
-                    time.sleep(min(0.05, next_try - now))
+        try:
+            while not self._stop:
+                if self.client.socket() is None:
+                    now = time.monotonic()
+                    if now >= next_try:
+                        delay = 0.2 if self._connect() else min(delay * 2, 10.0)
+                        next_try = now + random.uniform(delay / 2, delay)  # jitter: no lockstep
+                    else:
+                        time.sleep(min(0.05, next_try - now))
+                    self._service_db()
+                    self._heartbeat()
+                    continue
+                rc = self.pump(self._wait_s(), batch_max)
+                self._take_inbox()
+                self._service_db()
+                self._poll_master()
                 self._heartbeat()
-                continue
-            rc = self.pump(0.1, batch_max)
-            deadline = time.monotonic() + self.cfg.central.batch_window_s
-            while rc == MQTTErrorCode.MQTT_ERR_SUCCESS and 0 < len(self._inbox) < batch_max:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    break
-                rc = self.pump(left, batch_max - len(self._inbox))
-            self.process()
-            self._poll_master()
-            self._heartbeat()
-            if rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_AGAIN):
-                next_try = time.monotonic() + random.uniform(delay / 2, delay)
-        self.process(final=True)
-        if self.client.socket() is not None:
-            self.client.disconnect()
-            end = time.monotonic() + 2.0
-            while self.client.socket() is not None and time.monotonic() < end:
-                self.pump(0.05, 100)
+                if rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_AGAIN):
+                    next_try = time.monotonic() + random.uniform(delay / 2, delay)
+            self._take_inbox()
+            self._drain()
+            if self.client.socket() is not None:
+                self.client.disconnect()
+                end = time.monotonic() + 2.0
+                while self.client.socket() is not None and time.monotonic() < end:
+                    self.pump(0.05, 100)
+        finally:
+            self.db.close()
+
+    def _wait_s(self) -> float:
+        """How long the next `select` may wait: until the gathering window of the pending
+        batch ends when the database is idle, else until a message or the worker's result."""
+        if self._pending and not self.db.busy and self._db_retry_at <= time.monotonic():
+            left = self._pending_since + self.cfg.central.batch_window_s - time.monotonic()
+            return max(0.0, left)
+        return 0.1
 
     def _heartbeat(self) -> None:
         """systemd's watchdog, pinged from this one loop after a completed turn (sd_notify(3)):
@@ -243,56 +257,86 @@ class Bridge:
             self._pinged = now
             self.notifier.watchdog()
 
-    # -- storing and acking ------------------------------------------------------------------
+    # -- checking, storing and acking ----------------------------------------------------------
 
-    def process(self, *, final: bool = False) -> None:
-        """Store the held and the received messages, commit, then ack (see the module)."""
+    def _take_inbox(self) -> None:
+        """Check what arrived (in this thread, while the database commits the batch before)."""
+        if not self._inbox:
+            return
         batch, self._inbox = self._inbox, []
-        statuses = [(t, p) for t, p in batch if t.endswith("/status")]
-        records = self._held + [(t, p) for t, p in batch if not t.endswith("/status")]
-        self._held = []
-        for topic, payload in statuses:
-            self._status(topic, payload)
-        if not records:
-            return
-        if not self.store.connected and not self._reconnect_db(final):
-            self._hold(records)
-            return
-        valid: list[Valid] = []
-        rejected: list[Rejected] = []
-        for topic, payload in records:
+        if not self._pending:
+            self._pending_since = time.monotonic()
+        job = self._pending
+        for topic, payload in batch:
+            if topic.endswith("/status"):
+                status = self._status(topic, payload)
+                if status is not None:
+                    job.statuses.append(status)
+                continue
             checked = check_record(topic, payload)
-            (valid if isinstance(checked, Valid) else rejected).append(checked)  # type: ignore[arg-type]
-        try:
-            result = self.store.ingest(valid, rejected)
-        except StoreUnavailable as exc:
-            log.warning(
-                "PostgreSQL unavailable, %d records held, none acked: %s", len(records), exc
-            )
-            self._hold(records)
-            return
-        self._db_delay = 0.2
-        self._after_commit(result, rejected)
-
-    def _hold(self, records: list[tuple[str, bytes]]) -> None:
-        if len(records) > HELD_MAX:
+            if isinstance(checked, Valid):
+                job.valid.append(checked)
+            else:
+                job.rejected.append(checked)
+        if len(job) > HELD_MAX:
             log.warning("%d records beyond the %d held are let go: the stations re-send them",
-                        len(records) - HELD_MAX, HELD_MAX)  # fmt: skip
-        self._held = records[:HELD_MAX]
+                        len(job) - HELD_MAX, HELD_MAX)  # fmt: skip
+            job.valid = job.valid[:HELD_MAX]
+            job.rejected = job.rejected[: max(0, HELD_MAX - len(job.valid))]
 
-    def _reconnect_db(self, final: bool) -> bool:
+    def _service_db(self, *, final: bool = False) -> None:
+        """Take the worker's result (acks), then hand it the next batch when it is free."""
+        done = self.db.result()
+        if done is not None:
+            self._finished(done)
+        if self.db.busy or not (self._pending or self._pending.statuses):
+            return
         now = time.monotonic()
-        if now < self._db_retry_at and not final:
-            return False
-        try:
-            self.store.connect()
-        except StoreUnavailable as exc:
+        if not final:
+            if now < self._db_retry_at:
+                return
+            gathering = now < self._pending_since + self.cfg.central.batch_window_s
+            if gathering and len(self._pending) < self.cfg.central.batch_max:
+                return
+        pending, cut = self._pending, self.cfg.central.batch_max
+        job = Job(pending.statuses, pending.valid[:cut], pending.rejected)
+        self._pending = Job(valid=pending.valid[cut:])
+        self._pending_since = now
+        self.db.submit(job)
+
+    def _finished(self, done: Done) -> None:
+        if done.ingested is None:
+            job, rest = done.job, self._pending
+            self._pending = Job(
+                job.statuses + rest.statuses, job.valid + rest.valid, job.rejected + rest.rejected
+            )
             self._db_delay = min(self._db_delay * 2, 10.0)
-            self._db_retry_at = now + random.uniform(self._db_delay / 2, self._db_delay)
-            log.warning("cannot connect to PostgreSQL: %s", exc)
-            return False
-        log.info("connected to PostgreSQL again")
-        return True
+            self._db_retry_at = time.monotonic() + random.uniform(
+                self._db_delay / 2, self._db_delay
+            )
+            log.warning("PostgreSQL unavailable, %d records held, none acked: %s",
+                        len(self._pending), done.error)  # fmt: skip
+            return
+        if done.reconnected:
+            log.info("connected to PostgreSQL again")
+        self._db_delay, self._db_retry_at = 0.2, 0.0
+        for (site, station), ack in done.status_acks.items():
+            self._ack(site, station, *ack)
+        self._after_commit(done.ingested, done.job.rejected)
+
+    def _drain(self) -> None:
+        """At stop: store what is pending (one attempt each while PostgreSQL answers)."""
+        while True:
+            self._service_db(final=True)
+            if not self.db.busy:
+                return
+            done = self.db.result(timeout=60.0)
+            if done is None:
+                log.warning("PostgreSQL did not answer within 60 s at stop: pending not stored")
+                return
+            self._finished(done)
+            if done.ingested is None:
+                return  # down at stop: the stations re-send what was not acked
 
     def _after_commit(self, result: Ingested, rejected: list[Rejected]) -> None:
         self.stored += result.stored
@@ -309,29 +353,21 @@ class Bridge:
         payload = json.dumps({"seq": seq, "hash": digest}, separators=(",", ":")).encode()
         self.client.publish(f"qms/v1/{site}/{station}/ack", payload, qos=1)
 
-    def _status(self, topic: str, payload: bytes) -> None:
+    def _status(self, topic: str, payload: bytes) -> Status | None:
         parts = topic.split("/")
         if len(parts) != 5 or not NAME_RE.match(parts[3]) or not payload:
-            return  # an empty retained payload clears a status: nothing to keep
-        site, station = parts[2], parts[3]
+            return None  # an empty retained payload clears a status: nothing to keep
         try:
             doc = parse_payload(payload, max_bytes=65536)
         except PayloadRejected as exc:
             log.warning("status on %s ignored: %s", topic, exc)
-            return
+            return None
         problems = schema_errors("status", doc)
         if problems:
             log.warning("status on %s ignored: %s", topic, "; ".join(problems[:3]))
-            return
+            return None
         assert isinstance(doc, dict)
-        try:
-            self.store.record_status(site, station, str(doc["state"]), json.dumps(doc))
-            ack = self.store.delivered(site, station) if doc["state"] == "online" else None
-        except StoreUnavailable as exc:
-            log.warning("status of %s/%s not stored: %s", site, station, exc)
-            return
-        if ack is not None:  # a station back online lost the acks sent while it was away
-            self._ack(site, station, *ack)
+        return Status(parts[2], parts[3], str(doc["state"]), json.dumps(doc))
 
     # -- master data -------------------------------------------------------------------------
 

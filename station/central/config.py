@@ -48,7 +48,7 @@ class CentralSettings:
     group: str = "qms"
     sites: tuple[str, ...] = ("+",)
     batch_max: int = 500  # records per transaction at most
-    batch_window_s: float = 0.05  # how long a batch gathers before its commit and acks
+    batch_window_s: float = 0.01  # how long a batch gathers while the database is idle
     session_expiry_s: int = 0  # MQTT v5 Session Expiry Interval (0: no session kept)
 
 

@@ -15,6 +15,7 @@ commit earned and the MQTT loop publishes it (an ack only after a durable commit
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import threading
@@ -94,16 +95,15 @@ class DbWorker:
 
     def result(self, timeout: float = 0.0) -> Done | None:
         """The finished job's result (once), waiting up to `timeout` for it."""
+        try:  # first: a byte sent after this drain wakes the loop once more, harmlessly
+            while self._wake_r.recv(4096):
+                pass
+        except (BlockingIOError, InterruptedError):
+            pass
         with self._cond:
             if self._done is None and self._job is not None and timeout > 0:
                 self._cond.wait_for(lambda: self._done is not None, timeout)
             done, self._done = self._done, None
-        if done is not None:
-            try:
-                while self._wake_r.recv(4096):
-                    pass
-            except (BlockingIOError, InterruptedError):
-                pass
         return done
 
     def close(self) -> None:
@@ -125,10 +125,8 @@ class DbWorker:
             with self._cond:
                 self._job, self._done = None, done
                 self._cond.notify_all()
-            try:
+            with contextlib.suppress(OSError):  # closed only after the join: never here
                 self._wake_w.send(b"!")
-            except OSError:  # pragma: no cover - the pair is closed only after the join
-                pass
 
     def _run(self, job: Job) -> Done:
         done = Done(job)
