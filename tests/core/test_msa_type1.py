@@ -25,6 +25,35 @@ ROTH = [
 ]  # fmt: skip
 
 
+# A published Type-1 study with its reference results: the data set `Type1.csv` of JASP's
+# quality-control module (jasp-stats/jaspQualityControl, tests/testthat; "Type 1 Study,
+# Schweinfurt, gauge S-441-0, 13-Nov-10": 50 readings of dm in µm, reference -4.0 µm,
+# resolution 0.1 µm, tolerance 15 µm) and the results JASP's test prints for it
+# (test-msaType1Gauge.R): mean -3.946, bias 0.054, s 0.420014577006512, 6s 2.52008746203907,
+# Cg 1.19, Cgk 1.15, %Var(repeatability) 16.8, %Var(repeatability and bias) 17.43.
+JASP_DM = [
+    "-4", "-4.1", "-4.1", "-4.1", "-4.1", "-3.9", "-3.9", "-3.9", "-4.1", "-4.2",
+    "-3.9", "-4.2", "-4", "-3.8", "-3.9", "-3.9", "-3.9", "-3.9", "-4.6", "-4.3",
+    "-3.9", "-3.7", "-3.7", "-3.9", "-4", "-5", "-3.9", "-3.8", "-3.7", "-3.8",
+    "-3.7", "-3.8", "-3.6", "-3.5", "-3.6", "-3.6", "-3.4", "-5.1", "-3.5", "-4",
+    "-4.5", "-3.5", "-5.1", "-5", "-3.5", "-3.5", "-3.5", "-3.6", "-3.6", "-3.5",
+]  # fmt: skip
+
+
+def test_the_published_jasp_type1_study_to_its_printed_digits() -> None:
+    r = type1([Decimal(v) for v in JASP_DM], Decimal("-4"), Decimal("15"), Decimal("0.1"))
+    assert r.n == 50
+    assert round(r.mean, 3) == -3.946 and round(r.bias, 3) == 0.054
+    assert r.s == pytest.approx(0.420014577006512, rel=1e-12)
+    assert 6 * r.s == pytest.approx(2.52008746203907, rel=1e-12)
+    assert r.cg is not None and r.cgk is not None
+    assert (round(r.cg, 2), round(r.cgk, 2)) == (1.19, 1.15)
+    # Minitab's %Var figures are 20 / Cg and 20 / Cgk (K = 20 % of the tolerance).
+    assert (round(20 / r.cg, 1), round(20 / r.cgk, 2)) == (16.8, 17.43)
+    assert r.verdict == "unacceptable"  # both below 1.33 (Bosch booklet 10)
+    assert r.resolution_pct == pytest.approx(100 * 0.1 / 15)  # 0.67 %: no warning
+
+
 def test_roth_example_against_exact_arithmetic() -> None:
     xs = [Fraction(v) for v in ROTH]
     n = len(xs)
