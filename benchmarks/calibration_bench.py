@@ -10,7 +10,8 @@ Prints, in one run:
   2. for each --records store (built as benchmarks/store_bench.py builds it: 85 % inspections
      of 3-5 measurements over 20 instruments, one record a minute, a check every 400 records):
      the as-found suspect list of CAL-0000 with every measurement re-judged, exactly as the
-     bench computes it (`station.bench.calsuspect.find_suspects` + the record body): bounded
+     bench computes it (`station.bench.calsuspect.find_suspects` + the record body, from the
+     store's instrument-use and measurement indexes): bounded
      by its last passing check (what a station with daily checks does), and, for the cost
      per inspection, by time windows (the calibration date 7, 30 and 365 days back, as a
      station without checks). Each beside the raw baseline: plain sqlite3 reading the same
@@ -37,10 +38,9 @@ from typing import Any, TypeVar
 
 from store_bench import START, STEP, build  # type: ignore[import-not-found]
 
-from station.bench.calsuspect import find_suspects, measurements_with, suspect_body
+from station.bench.calsuspect import SuspectBound, find_suspects, suspect_body, suspects_in
 from station.core.calibration import PointResult, PointSpec, calibration_result, judge_point
 from station.core.model import Instrument
-from station.core.rejudge import ErrorCurve, rejudge
 from station.store import Store
 
 T = TypeVar("T")
@@ -82,7 +82,7 @@ def judge_raw(points: list[tuple[PointSpec, list[float], float]]) -> bool:
     worst = 0.0
     for spec, rs, ref in points:
         errors = [r - ref for r in rs]
-        worst = max(worst, max(abs(e) for e in errors))
+        worst = max(worst, *(abs(e) for e in errors))
         assert spec.mpe is not None
     return worst <= 0.03
 
@@ -131,10 +131,11 @@ def raw_window(path: Path, since: str | None, after_seq: int | None) -> int:
 
 
 def window(store: Store, since: str, points: list[PointResult]) -> dict[str, Any]:
-    """`find_suspects` with a time bound: what a station without checks computes."""
-    using = store.inspections_using(INSTRUMENT, since)
-    changed = rejudge(measurements_with(INSTRUMENT, using, "mm"), ErrorCurve.of(points, "mm"))
-    return {"inspections": len(using), "rejudged": len(changed)}
+    """`find_suspects` with a time bound (what a station without checks computes), and the
+    suspect record's body."""
+    found = suspects_in(store, INSTRUMENT, SuspectBound(since, None), points, "mm")
+    body = suspect_body(INSTRUMENT, "cal", found)
+    return {"inspections": len(body["inspections"]), "rejudged": len(body["rejudged"])}
 
 
 def suspects(path: Path, records: int, repeat: int) -> None:
@@ -149,7 +150,7 @@ def suspects(path: Path, records: int, repeat: int) -> None:
 
     def by_check() -> dict[str, Any]:
         found = find_suspects(store, instrument, ZONE, points, "mm")
-        body = suspect_body(INSTRUMENT, found.bound, "cal", found.using, found.rejudged)
+        body = suspect_body(INSTRUMENT, "cal", found)
         return {"inspections": len(body["inspections"]), "rejudged": len(body["rejudged"])}
 
     found = find_suspects(store, instrument, ZONE, points, "mm")

@@ -306,12 +306,12 @@ def write_suspect(ctx: BenchContext, cal: Calibration) -> str | None:
         found = find_suspects(
             ctx.store, inst, ctx.zone, [p for p, _ in cal.as_found], cal.procedure.unit
         )
-        body = suspect_body(inst.id, found.bound, cal.record.id, found.using, found.rejudged)
+        body = suspect_body(inst.id, cal.record.id, found)
         suspect = ctx.store.append_and_clear_draft("suspect", body)  # clears the owed draft
     except StoreError as exc:
         return str(exc)
     cal.suspect, cal.suspect_owed = suspect, False
-    cal.flipped = tuple(flipped_lines(found.rejudged, found.using))
+    cal.flipped = tuple(flipped_lines(found))
     return None
 
 
@@ -328,15 +328,15 @@ def resume_owed_suspect(ctx: BenchContext, doc: dict[str, Any]) -> Notice:
         inst = ctx.master.instrument(iid) or _bare_instrument(iid, record)
         as_found = [point_taken(b)[0] for b in record.body["as_found"]["points"]]
         found = find_suspects(ctx.store, inst, ctx.zone, as_found, str(doc["unit"]))
-        body = suspect_body(iid, found.bound, record.id, found.using, found.rejudged)
+        body = suspect_body(iid, record.id, found)
         ctx.store.append_and_clear_draft("suspect", body)
     except StoreError as exc:
         return error(f"the suspect list of {iid}'s calibration is NOT saved yet", str(exc))
-    n, flips = len(found.using), len(found.rejudged)
+    n, flips = len(found.inspections), len(found.rejudged)
     return bad_news(
         f"suspect list of {iid}'s calibration #{seq} recorded: {n} inspection(s), "
         f"{flips} measurement(s) flip",
-        *flipped_lines(found.rejudged, found.using)[:10],
+        *flipped_lines(found)[:10],
     )
 
 

@@ -16,6 +16,7 @@ workflow writes the record.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
@@ -31,7 +32,6 @@ from station.core.verdict import Verdict
 from station.store import Record, Store
 
 _RULES = get_args(DecisionRuleName)
-_VERDICTS = get_args(Verdict)
 
 
 @dataclass(frozen=True)
@@ -59,41 +59,34 @@ def suspect_bound(calibrated: date | None, zone: tzinfo, last_check: Record | No
     return SuspectBound(None, 0)
 
 
-def measurements_with(
-    instrument_id: str, using: Sequence[Record], unit: str
-) -> Iterator[RecordedMeasurement]:
-    """Every variable measurement of `using` taken with the instrument, in a unit the
-    calibration's errors convert to (one in another dimension cannot be corrected)."""
-    for rec in using:
-        for m in rec.body.get("measurements", []):
-            value, m_unit = m.get("value"), m.get("unit")
-            if m.get("instrument") != instrument_id or m.get("kind") != "variable":
-                continue
-            if not isinstance(value, (int, float)) or not isinstance(m_unit, str):
-                continue
-            if not compatible(m_unit, unit) or m.get("verdict") not in _VERDICTS:
-                continue
-            rule = m.get("rule") if m.get("rule") in _RULES else "simple"
-            yield RecordedMeasurement(
-                inspection=rec.id,
-                characteristic=str(m["characteristic"]),
-                sample=int(m["sample"]),
-                value=float(value),
-                unit=m_unit,
-                lsl=m.get("lsl"),
-                usl=m.get("usl"),
-                rule=cast(DecisionRuleName, rule),
-                u=m.get("u"),
-                verdict=cast(Verdict, m["verdict"]),
-            )
+def measurements_of(rows: Sequence[tuple[Any, ...]], unit: str) -> Iterator[RecordedMeasurement]:
+    """The store's `measurements_using` rows as re-judgeable measurements, those in a unit
+    the calibration's errors convert to (one in another dimension cannot be corrected)."""
+    for rid, char, sample, value, m_unit, lsl, usl, rule, u, verdict in rows:
+        if not compatible(m_unit, unit):
+            continue
+        yield RecordedMeasurement(
+            inspection=rid,
+            characteristic=char,
+            sample=int(sample),
+            value=float(value),
+            unit=m_unit,
+            lsl=lsl,
+            usl=usl,
+            rule=cast(DecisionRuleName, rule if rule in _RULES else "simple"),
+            u=u,
+            verdict=cast(Verdict, verdict),
+        )
 
 
 @dataclass(frozen=True)
 class SuspectFinding:
-    """What an as-found failure makes suspect: the bound, the inspections, the flips."""
+    """What an as-found failure makes suspect: the bound, the inspections (ids, ascending)
+    with each one's part, and the measurements whose verdict flips."""
 
     bound: SuspectBound
-    using: list[Record]
+    inspections: list[str]
+    parts: dict[str, dict[str, Any]]  # inspection id -> its part
     rejudged: list[Rejudged]
 
 
@@ -106,53 +99,59 @@ def find_suspects(
 ) -> SuspectFinding:
     """Every inspection since the instrument was last known good, and each of its
     measurements with the instrument whose verdict flips once corrected by the as-found
-    error curve. Served by the store's instrument-use index: the cost follows the number of
-    inspections in the window, not the size of the store (benchmarks/calibration_bench.py).
+    error curve. Served by the store's instrument-use and measurement indexes, no record
+    decoded: the cost follows the inspections in the window, not the size of the store
+    (benchmarks/calibration_bench.py).
 
     Raises:
         StoreError: the store cannot be read.
     """
     bound = suspect_bound(instrument.calibrated, zone, store.last_passing_check(instrument.id))
-    using = (
-        store.inspections_using(instrument.id, bound.since)
-        if bound.after_seq is None
-        else store.inspections_using_after(instrument.id, bound.after_seq)
-    )
-    curve = ErrorCurve.of(as_found, unit)
-    changed = rejudge(measurements_with(instrument.id, using, unit), curve)
-    return SuspectFinding(bound, using, changed)
+    return suspects_in(store, instrument.id, bound, as_found, unit)
 
 
-def suspect_body(
+def suspects_in(
+    store: Store,
     instrument_id: str,
     bound: SuspectBound,
-    calibration_id: str,
-    using: Sequence[Record],
-    rejudged: Sequence[Rejudged],
-) -> dict[str, Any]:
-    """The `suspect` record body, cause `calibration-as-found`."""
-    parts: list[dict[str, Any]] = []
-    for rec in using:
-        if rec.body["part"] not in parts:
-            parts.append(rec.body["part"])
+    as_found: Sequence[PointResult],
+    unit: str,
+) -> SuspectFinding:
+    """`find_suspects` within a given bound."""
+    window: dict[str, Any] = (
+        {"since": bound.since} if bound.after_seq is None else {"after_seq": bound.after_seq}
+    )
+    found = store.inspection_parts_using(instrument_id, **window)
+    parts = {rid: json.loads(text) for rid, text in found if text is not None}
+    rows = store.measurements_using(instrument_id, **window)
+    changed = rejudge(measurements_of(rows, unit), ErrorCurve.of(as_found, unit))
+    return SuspectFinding(bound, [rid for rid, _ in found], parts, changed)
+
+
+def suspect_body(instrument_id: str, calibration_id: str, found: SuspectFinding) -> dict[str, Any]:
+    """The `suspect` record body, cause `calibration-as-found` (each part once)."""
+    parts: dict[str, dict[str, Any]] = {}
+    for rid in found.inspections:
+        part = found.parts.get(rid)
+        if part is not None:  # keyed by its canonical text: one pass, not one scan per part
+            parts.setdefault(json.dumps(part, sort_keys=True), part)
     return {
         "instrument": instrument_id,
         "cause": "calibration-as-found",
-        "since": bound.since,
+        "since": found.bound.since,
         "check": None,
-        "inspections": [rec.id for rec in using],
-        "parts": parts,
+        "inspections": list(found.inspections),
+        "parts": list(parts.values()),
         "calibration": calibration_id,
-        "rejudged": rejudged_body(rejudged),
+        "rejudged": rejudged_body(found.rejudged),
     }
 
 
-def flipped_lines(rejudged: Sequence[Rejudged], using: Sequence[Record]) -> list[str]:
+def flipped_lines(found: SuspectFinding) -> list[str]:
     """One line per re-judged measurement: the part, the value and the verdict change."""
-    parts = {rec.id: rec.body["part"] for rec in using}
     out = []
-    for r in rejudged:
-        p = parts.get(r.inspection, {})
+    for r in found.rejudged:
+        p = found.parts.get(r.inspection, {})
         part = f"{p.get('number', '?')} {p.get('serial') or ''}".strip()
         out.append(
             f"{part} {r.characteristic}#{r.sample}: {r.value:g} -> {r.corrected:g} "
@@ -166,7 +165,8 @@ __all__ = [
     "SuspectFinding",
     "find_suspects",
     "flipped_lines",
-    "measurements_with",
+    "measurements_of",
     "suspect_body",
     "suspect_bound",
+    "suspects_in",
 ]

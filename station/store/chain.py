@@ -15,6 +15,7 @@ from typing import Any
 from station.core.timefmt import format_ts
 from station.schemas.fast import record_problems
 from station.store.ids import ZERO_HASH, canonical, new_uuid7, sha256_hex, unix_ms
+from station.store.indexes import IndexDigest, insert_rows, rows_of
 from station.store.model import (
     RECORD_TYPES,
     SCHEMA_ID,
@@ -112,45 +113,7 @@ def insert(conn: sqlite3.Connection, record: Record, text: str) -> None:
         "INSERT INTO undelivered (seq, state, bytes) VALUES (?, 'pending', ?)",
         (record.seq, len(text.encode("utf-8")) + HASH_FIELD_BYTES),
     )
-    if record.type == "inspection":
-        _index_inspection(conn, record)
-    elif record.type == "instrument-check":
-        body = record.body
-        conn.execute(
-            "INSERT INTO ix_check (seq, instrument, verdict) VALUES (?, ?, ?)",
-            (record.seq, body["instrument"], body["verdict"]),
-        )
-
-
-def _index_inspection(conn: sqlite3.Connection, record: Record) -> None:
-    body = record.body
-    part = body["part"]
-    conn.execute(
-        "INSERT INTO ix_inspection (seq, serial, part_number) VALUES (?, ?, ?)",
-        (record.seq, part.get("serial"), part["number"]),
-    )
-    plan_id, plan_rev = str(body["plan"]["id"]), str(body["plan"]["rev"])
-    last_use: dict[str, str] = {}
-    values: list[tuple[str, str, int, int, str, float]] = []
-    for pos, m in enumerate(body["measurements"]):
-        instrument = m.get("instrument")
-        if isinstance(instrument, str):
-            ts = str(m.get("ts") or record.ts)
-            last_use[instrument] = max(ts, last_use.get(instrument, ts))
-        value = m.get("value")
-        if m["kind"] == "variable" and isinstance(value, int | float):
-            values.append(
-                (plan_id, str(m["characteristic"]), record.seq, pos, plan_rev, float(value))
-            )
-    conn.executemany(
-        "INSERT INTO ix_instrument_use (instrument, seq, ts) VALUES (?, ?, ?)",
-        [(iid, record.seq, ts) for iid, ts in last_use.items()],
-    )
-    conn.executemany(
-        "INSERT INTO ix_value (plan_id, characteristic, seq, pos, plan_rev, value) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
-        values,
-    )
+    insert_rows(conn, rows_of(record.type, record.seq, record.ts, record.body))
 
 
 def wire_payload(text: str, digest: str) -> bytes | None:
@@ -216,8 +179,11 @@ def _rows(conn: sqlite3.Connection, after: int) -> Iterator[Row]:
         after = page[-1][0]
 
 
-def check_row(row: Row, expect_seq: int, prev: str) -> tuple[str, str | None]:
-    """(stored text, None) for a record that chains after `prev`, else (text, why not).
+def check_row(
+    row: Row, expect_seq: int, prev: str
+) -> tuple[str, str | None, dict[str, Any] | None]:
+    """(stored text, None, envelope) for a record that chains after `prev`, else (text,
+    why not, None).
 
     Checks that seq is `expect_seq`; the stored text is UTF-8, canonical JSON whose `seq`,
     `id`, `type`, `ts` match the columns; `prev` is the previous record's hash (64 zeros for
@@ -225,27 +191,27 @@ def check_row(row: Row, expect_seq: int, prev: str) -> tuple[str, str | None]:
     """
     seq, rid, rtype, ts, digest, raw = row
     if seq != expect_seq:
-        return "", f"missing (next stored record is seq {seq})"
+        return "", f"missing (next stored record is seq {seq})", None
     try:
         text = bytes(raw).decode("utf-8")
     except UnicodeDecodeError as exc:
-        return "", f"stored envelope is not UTF-8 ({exc.reason} at byte {exc.start})"
+        return "", f"stored envelope is not UTF-8 ({exc.reason} at byte {exc.start})", None
     try:
         env = json.loads(text)
     except ValueError as exc:
-        return text, f"stored envelope is not JSON ({exc})"
+        return text, f"stored envelope is not JSON ({exc})", None
     if not isinstance(env, dict) or "hash" in env:
-        return text, "stored envelope is not an object without `hash`"
+        return text, "stored envelope is not an object without `hash`", None
     if canonical(env) != text:
-        return text, "stored envelope is not in canonical JSON form"
+        return text, "stored envelope is not in canonical JSON form", None
     for key, column in (("seq", seq), ("id", rid), ("type", rtype), ("ts", ts)):
         if env.get(key) != column:
-            return text, f"envelope {key} {env.get(key)!r} differs from column {column!r}"
+            return text, f"envelope {key} {env.get(key)!r} differs from column {column!r}", None
     if env.get("prev") != prev:
-        return text, f"prev {env.get('prev')} is not the hash of seq {seq - 1} ({prev})"
+        return text, f"prev {env.get('prev')} is not the hash of seq {seq - 1} ({prev})", None
     if sha256_hex(text) != digest:
-        return text, f"hash mismatch: stored {digest}, recomputed {sha256_hex(text)}"
-    return text, None
+        return text, f"hash mismatch: stored {digest}, recomputed {sha256_hex(text)}", None
+    return text, None, env
 
 
 def chain_start(conn: sqlite3.Connection) -> tuple[int, str]:
@@ -254,8 +220,9 @@ def chain_start(conn: sqlite3.Connection) -> tuple[int, str]:
     return (int(ckpt[0]) + 1, str(ckpt[1])) if ckpt else (1, ZERO_HASH)
 
 
-def verify_chain(conn: sqlite3.Connection) -> VerifyResult:
-    """Recompute every hash and prev link; stop at the first bad or unreadable record."""
+def verify_chain(conn: sqlite3.Connection, expected: IndexDigest | None = None) -> VerifyResult:
+    """Recompute every hash and prev link; stop at the first bad or unreadable record.
+    With `expected`, add every checked record's index rows to it (`indexes.IndexDigest`)."""
     try:
         expect_seq, prev = chain_start(conn)
     except (sqlite3.Error, ValueError) as exc:
@@ -268,9 +235,14 @@ def verify_chain(conn: sqlite3.Connection) -> VerifyResult:
 
     try:
         for row in _rows(conn, expect_seq - 1):
-            _, problem = check_row(row, expect_seq, prev)
-            if problem is not None:
-                return bad(expect_seq, problem)
+            _, problem, env = check_row(row, expect_seq, prev)
+            if problem is not None or env is None:
+                return bad(expect_seq, problem or "unreadable")
+            if expected is not None:
+                try:
+                    expected.add(rows_of(env["type"], env["seq"], env["ts"], env["body"]))
+                except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                    return bad(expect_seq, f"its body cannot be indexed ({exc!r})")
             prev, last, expect_seq = row[4], row[0], row[0] + 1
             checked += 1
     except Unreadable as exc:

@@ -24,6 +24,7 @@ from station.store import chain
 from station.store.base import StoreBase
 from station.store.clock import clock_problem
 from station.store.ids import sha256_hex
+from station.store.indexes import IndexDigest
 from station.store.mark import mark_path, read_mark
 from station.store.model import (
     Health,
@@ -108,16 +109,31 @@ class HealthMixin(StoreBase):
         return seq, (digest if seq else None), None
 
     def verify(self) -> VerifyResult:
-        """Check the whole store: the chain, SQLite's integrity_check, lost records.
+        """Check the whole store: the chain, the query indexes against the records they
+        derive from (`station.store.indexes`), SQLite's integrity_check, lost records.
 
         `first_bad_seq`/`reason` name the first record that is missing, unreadable or
         damaged; `problems` holds damage SQLite found outside the records' text and
         records lost from the end. Never raises for damage.
         """
         conn = self._conn()
+        index_problems: list[str] = []
         try:
-            conn.execute("BEGIN")  # one read snapshot for the whole chain
-            result = chain.verify_chain(conn)
+            conn.execute("BEGIN")  # one read snapshot for the chain and its indexes
+            expected = IndexDigest()
+            result = chain.verify_chain(conn, expected)
+            if result.ok:
+                start, _ = chain.chain_start(conn)
+                try:
+                    diffs = expected.differences(IndexDigest.stored(conn, start - 1))
+                except (sqlite3.Error, ValueError) as exc:  # incl. a text cell not UTF-8
+                    diffs = [f"an index cannot be read ({exc})"]
+                if diffs:
+                    index_problems.append(
+                        "the query indexes do not match the records they derive from: "
+                        + "; ".join(diffs)
+                        + " (the bench's suspect lists and SPC read them)"
+                    )
         except sqlite3.Error as exc:
             result = VerifyResult(False, 0, 0, None, f"the records cannot be read ({exc})")
         finally:
@@ -127,7 +143,7 @@ class HealthMixin(StoreBase):
             except sqlite3.Error:
                 # Ending a read of a damaged file can fail too; there is nothing to keep.
                 conn.rollback()
-        problems = self.integrity_problems()
+        problems = [*index_problems, *self.integrity_problems()]
         try:
             seq, digest, _ = self._newest()
         except StoreError as exc:

@@ -120,6 +120,44 @@ class Queries(StoreBase):
             ).fetchall()
         return _records(rows)
 
+    def _window(self, since: str | None, after_seq: int | None) -> tuple[str, tuple[object, ...]]:
+        if after_seq is not None:
+            return "u.seq > ?", (int(after_seq),)
+        return "u.ts >= ?", ("" if since is None else normalize_ts(since),)
+
+    def inspection_parts_using(
+        self, instrument_id: str, *, since: str | None = None, after_seq: int | None = None
+    ) -> list[tuple[str, str | None]]:
+        """(record id, part as JSON text) of each inspection `inspections_using` (with
+        `since`) or `inspections_using_after` (with `after_seq`) returns, ascending by seq,
+        from the indexes alone: no record is decoded."""
+        where, arg = self._window(since, after_seq)
+        with self._guard(f"find inspections using {instrument_id}") as conn:
+            rows = conn.execute(
+                "SELECT r.id, i.part FROM ix_instrument_use u JOIN records r ON r.seq = u.seq "
+                f"LEFT JOIN ix_inspection i ON i.seq = u.seq WHERE u.instrument = ? AND {where} "
+                "ORDER BY u.seq",
+                (instrument_id, *arg),
+            ).fetchall()
+        return [(str(rid), None if part is None else str(part)) for rid, part in rows]
+
+    def measurements_using(
+        self, instrument_id: str, *, since: str | None = None, after_seq: int | None = None
+    ) -> list[tuple[Any, ...]]:
+        """Every variable measurement taken with `instrument_id` in those inspections, in
+        record order: (record id, characteristic, sample, value, unit, lsl, usl, rule, u,
+        verdict), from `ix_measurement` (`station.store.measurement_index`)."""
+        where, arg = self._window(since, after_seq)
+        with self._guard(f"read the measurements of {instrument_id}") as conn:
+            return conn.execute(
+                "SELECT r.id, m.characteristic, m.sample, m.value, m.unit, m.lsl, m.usl, "
+                "m.rule, m.u, m.verdict FROM ix_instrument_use u "
+                "JOIN ix_measurement m ON m.instrument = u.instrument AND m.seq = u.seq "
+                f"JOIN records r ON r.seq = u.seq WHERE u.instrument = ? AND {where} "
+                "ORDER BY u.seq, m.pos",
+                (instrument_id, *arg),
+            ).fetchall()
+
     def last_passing_check(self, instrument_id: str) -> Record | None:
         """The newest instrument-check record of `instrument_id` with verdict pass."""
         with self._guard(f"find the last passing check of {instrument_id}") as conn:

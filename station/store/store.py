@@ -422,10 +422,11 @@ class Store(
         if total:
             # Keyed by instrument, so one scan at the end rather than one per chunk.
             with self._write("prune the traceability index") as conn:
-                conn.execute(
-                    "DELETE FROM ix_instrument_use WHERE seq <= "
-                    "(SELECT seq FROM checkpoint WHERE id = 1)"
-                )
+                for table in ("ix_instrument_use", "ix_measurement"):
+                    conn.execute(
+                        f"DELETE FROM {table} WHERE seq <= "
+                        "(SELECT seq FROM checkpoint WHERE id = 1)"
+                    )
         return total
 
 

@@ -1,0 +1,175 @@
+"""The query indexes, derived from each record's body at append time (private).
+
+Every `ix_*` row is a function of one record: written in the record's own transaction
+(`rows_of`), and checked by `station verify` against the records it derives from
+(`IndexDigest`), because the bench acts on them: reverse traceability (`ix_instrument_use`),
+the last passing check (`ix_check`), SPC (`ix_value`), and the re-judgement after an as-found
+calibration (`ix_measurement`, `ix_inspection.part`: each variable measurement by instrument
+with what its verdict was decided by, and each inspection's part, so a year of one caliper's
+parts is re-judged without decoding its records: issue 15). A flipped bit in an index row
+would otherwise change a suspect list or a re-judged verdict unnoticed.
+
+`ix_measurement` holds what `station.bench.calsuspect` accepts: a variable measurement with
+an instrument, a numeric value, a unit and a verdict of the contract; the recorded rule, or
+`simple` where it has none. Values are bound from the parsed JSON (Python floats), so the
+exact path re-reads the same shortest decimal the instrument sent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Iterator
+from typing import Any
+
+VERDICTS = ("pass", "fail", "indeterminate")
+RULES = ("simple", "guarded")
+
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "ix_inspection": ("seq", "serial", "part_number", "part"),
+    "ix_instrument_use": ("instrument", "seq", "ts"),
+    "ix_value": ("plan_id", "characteristic", "seq", "pos", "plan_rev", "value"),
+    "ix_measurement": (
+        *("instrument", "seq", "pos", "characteristic", "sample", "value", "unit"),
+        *("lsl", "usl", "rule", "u", "verdict"),
+    ),
+    "ix_check": ("seq", "instrument", "verdict"),
+}
+INSERT = {
+    table: f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+    for table, cols in COLUMNS.items()
+}
+Rows = dict[str, list[tuple[Any, ...]]]
+
+
+def _number(x: object) -> float | None:
+    return float(x) if isinstance(x, int | float) and not isinstance(x, bool) else None
+
+
+def part_text(body: dict[str, Any]) -> str:
+    """The inspection's part as canonical JSON text (sorted keys, as records are)."""
+    return json.dumps(body["part"], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def measurement_rows(seq: int, body: dict[str, Any]) -> Iterator[tuple[Any, ...]]:
+    """The `ix_measurement` rows of one inspection body."""
+    for pos, m in enumerate(body.get("measurements", [])):
+        if not isinstance(m, dict) or m.get("kind") != "variable":
+            continue
+        instrument, value, unit = m.get("instrument"), _number(m.get("value")), m.get("unit")
+        if not isinstance(instrument, str) or value is None or not isinstance(unit, str):
+            continue
+        if m.get("verdict") not in VERDICTS:
+            continue
+        rule = m["rule"] if m.get("rule") in RULES else "simple"
+        yield (
+            *(instrument, seq, pos, str(m.get("characteristic")), int(m.get("sample") or 0)),
+            *(value, unit, _number(m.get("lsl")), _number(m.get("usl")), rule),
+            *(_number(m.get("u")), str(m["verdict"])),
+        )
+
+
+def rows_of(record_type: str, seq: int, ts: str, body: dict[str, Any]) -> Rows:
+    """Every index row one record contributes, by table."""
+    out: Rows = {}
+    if record_type == "instrument-check":
+        out["ix_check"] = [(seq, body["instrument"], body["verdict"])]
+    if record_type != "inspection":
+        return out
+    part = body["part"]
+    out["ix_inspection"] = [(seq, part.get("serial"), part["number"], part_text(body))]
+    plan_id, plan_rev = str(body["plan"]["id"]), str(body["plan"]["rev"])
+    last_use: dict[str, str] = {}
+    values = []
+    for pos, m in enumerate(body["measurements"]):
+        instrument = m.get("instrument")
+        if isinstance(instrument, str):
+            m_ts = str(m.get("ts") or ts)
+            last_use[instrument] = max(m_ts, last_use.get(instrument, m_ts))
+        value = m.get("value")
+        if m["kind"] == "variable" and isinstance(value, int | float):
+            values.append((plan_id, str(m["characteristic"]), seq, pos, plan_rev, float(value)))
+    out["ix_instrument_use"] = [(iid, seq, t) for iid, t in last_use.items()]
+    out["ix_value"] = values
+    out["ix_measurement"] = list(measurement_rows(seq, body))
+    return out
+
+
+def insert_rows(conn: sqlite3.Connection, rows: Rows) -> None:
+    """Write one record's index rows (inside its transaction)."""
+    for table, items in rows.items():
+        if items:
+            conn.executemany(INSERT[table], items)
+
+
+def backfill_measurements(conn: sqlite3.Connection, batch: int = 2000) -> int:
+    """Fill `ix_measurement` and `ix_inspection.part` from the stored inspections (the
+    migration that adds them); keyset pages, so memory stays flat at a million records."""
+    after, done = 0, 0
+    while True:
+        page = conn.execute(
+            "SELECT seq, envelope FROM records WHERE type = 'inspection' AND seq > ? "
+            "ORDER BY seq LIMIT ?",
+            (after, batch),
+        ).fetchall()
+        if not page:
+            return done
+        for seq, text in page:
+            body = json.loads(text)["body"]
+            conn.executemany(INSERT["ix_measurement"], list(measurement_rows(int(seq), body)))
+            conn.execute("UPDATE ix_inspection SET part = ? WHERE seq = ?", (part_text(body), seq))
+        done += len(page)
+        after = int(page[-1][0])
+
+
+def _row_hash(table: str, row: tuple[Any, ...]) -> int:
+    return int.from_bytes(hashlib.blake2b(repr((table, row)).encode(), digest_size=8).digest())
+
+
+class IndexDigest:
+    """An order-independent digest (a sum of row hashes) of index rows per table: what
+    the records say the indexes hold, compared with what they do hold."""
+
+    def __init__(self) -> None:
+        self.sums = dict.fromkeys(COLUMNS, 0)
+        self.counts = dict.fromkeys(COLUMNS, 0)
+
+    def add(self, rows: Rows) -> None:
+        for table, items in rows.items():
+            for row in items:
+                self.sums[table] = (self.sums[table] + _row_hash(table, row)) % (1 << 64)
+            self.counts[table] += len(items)
+
+    @classmethod
+    def stored(cls, conn: sqlite3.Connection, after_seq: int) -> IndexDigest:
+        """The digest of the index rows stored for records after `after_seq` (rows of
+        pruned records are kept by some indexes: SPC history)."""
+        out = cls()
+        for table, cols in COLUMNS.items():
+            cur = conn.execute(f"SELECT {', '.join(cols)} FROM {table} WHERE seq > ?", (after_seq,))
+            while page := cur.fetchmany(5000):
+                out.add({table: [tuple(r) for r in page]})
+        return out
+
+    def differences(self, other: IndexDigest) -> list[str]:
+        """The tables whose rows differ, with the row counts."""
+        return [
+            f"{t} ({self.counts[t]} rows expected from the records, {other.counts[t]} stored)"
+            if self.counts[t] != other.counts[t]
+            else f"{t} (a row differs from its record)"
+            for t in COLUMNS
+            if (self.sums[t], self.counts[t]) != (other.sums[t], other.counts[t])
+        ]
+
+
+__all__ = [
+    "COLUMNS",
+    "IndexDigest",
+    "Rows",
+    "backfill_measurements",
+    "insert_rows",
+    "measurement_rows",
+    "part_text",
+    "rows_of",
+]
