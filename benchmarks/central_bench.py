@@ -115,17 +115,82 @@ class Postgres:
         return out
 
 
-def bridge(work: Path, port: int, dsn: str, name: str, extra: str = "") -> Supervisor:
+def bridge_proc(work: Path, port: int, dsn: str, name: str, extra: str = "") -> Supervisor:
+    """One `station central` replica (client id `name`) for site plant-a, not started."""
     cfg = work / f"{name}.toml"
     cfg.write_text(
         f'[central]\ngroup = "qms"\nsites = ["plant-a"]\n{extra}\n[postgres]\ndsn = "{dsn}"'
         f'\n\n[mqtt]\nport = {port}\nclient_id = "{name}"\n'
     )
     argv = [PYTHON, "-m", "station.central", "-c", str(cfg)]
-    proc = Supervisor(name, argv, work / f"{name}.log", cwd=ROOT, mark_starts=True)
+    if os.environ.get("CENTRAL_BENCH_PROFILE"):  # cProfile of the replica's main thread
+        out = Path(os.environ["CENTRAL_BENCH_PROFILE"]) / f"{name}.prof"
+        argv[1:1] = ["-m", "cProfile", "-o", str(out)]
+    return Supervisor(name, argv, work / f"{name}.log", cwd=ROOT, mark_starts=True)
+
+
+def bridge(work: Path, port: int, dsn: str, name: str, extra: str = "") -> Supervisor:
+    proc = bridge_proc(work, port, dsn, name, extra)
     proc.start()
     proc.wait_ready(lambda: b"subscribed" in proc.log_path.read_bytes(), 30, f"{name} ready")
     return proc
+
+
+# -- what benchmarks/fleet.py --qms central reads from the bridge's database ---------------------
+
+
+def pg_count(dsn: str) -> int:
+    """Records stored (0 while the bridge has not created its tables yet)."""
+    import psycopg
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        try:
+            row = conn.execute("SELECT count(*) FROM records").fetchone()
+        except psycopg.errors.UndefinedTable:
+            return 0
+    return int(row[0]) if row else 0
+
+
+def pg_check(dsn: str, root: Path, ids: list[str], records: int, site: str) -> dict[str, object]:
+    """Every station's store against the database, record by record (fleet.py `check`)."""
+    import psycopg
+    from _chaos_report import compare, station_records
+
+    lost, complete, gaps, chains = 0, 0, 0, True
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        unique = int(str(conn.execute("SELECT count(*) FROM records").fetchone()[0]))  # type: ignore[index]
+        for sid in ids:
+            rows = conn.execute(
+                "SELECT seq, id, hash, received_at::text FROM records"
+                " WHERE site = %s AND station = %s",
+                (site, sid),
+            ).fetchall()
+            theirs = {int(s): (str(i), str(h), str(at)) for s, i, h, at in rows}
+            with Store.open(root / sid / "data" / "station.db", site=site, station=sid) as store:
+                ours = station_records(store)
+                last = store.status().last_seq
+            lost += int(str(compare(ours, theirs)["lost"]))
+            gaps += (max(theirs, default=0) - len(theirs)) if theirs else 0
+            complete += len(theirs) == records
+            # The bridge acks only along an unbroken chain (store.ADVANCE_SQL): delivered_seq
+            # at the last seq means the whole chain linked, record by record.
+            got = conn.execute(
+                "SELECT delivered_seq FROM station_status WHERE site = %s AND station = %s",
+                (site, sid),
+            ).fetchone()
+            chains = chains and got is not None and int(str(got[0])) == last
+        invalid = int(str(conn.execute("SELECT count(*) FROM rejects").fetchone()[0]))  # type: ignore[index]
+        conflicts = int(str(conn.execute("SELECT count(*) FROM conflicts").fetchone()[0]))  # type: ignore[index]
+    return {
+        "unique_at_central": unique,
+        "duplicates": "n/a",  # the bridge drops a duplicate without counting it in the database
+        "lost": lost,
+        "gaps": gaps,
+        "invalid": invalid,
+        "conflicts": conflicts,
+        "chains_valid": chains,
+        "stations_complete": complete,
+    }
 
 
 def raw_paho(port: int, payloads: list[tuple[str, bytes]]) -> float:

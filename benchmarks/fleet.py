@@ -23,6 +23,11 @@ ratio to the baseline, duplicates, the daemons' CPU seconds and RSS (each and su
 central's and mosquitto's RSS. mosquitto's `max_queued_messages` caps the central's queue
 (default 1000 in mosquitto; excess is dropped silently and costs a 30 s re-send): the fleet
 runs with --max-queued (default 1,000,000) and the figure says so.
+
+`--qms central [--replicas R]`: the fleet drains into `station central` (R replicas on one
+shared subscription, a throwaway PostgreSQL 15 cluster, benchmarks/central_bench.py) instead
+of `sim.central`; the baseline stays sim.central's ceiling, so the ratio compares the two QMSs,
+and the check reads the bridge's database ("duplicates" is n/a: the bridge does not count them).
 """
 
 from __future__ import annotations
@@ -156,9 +161,21 @@ def fleet(
     total = len(ids) * records
     broker = mosquitto_broker(work, port, max_queued=a.max_queued)
     db = work / "central.db"
-    qms = central(broker.port, db, work / "central.log")
+    qmss, pg, count, up = [central(broker.port, db, work / "central.log")], None, None, _central_up
+    pg_result: dict[str, Any] = {}
+    if a.qms == "central":  # station central on PostgreSQL (see the module docstring)
+        from central_bench import Postgres, bridge_proc, pg_check, pg_count
+
+        pg = Postgres()
+        dsn = pg.database("fleet")
+        qmss = [bridge_proc(work, port, dsn, f"central-{i}") for i in range(1, a.replicas + 1)]
+        count = lambda: pg_count(dsn)  # noqa: E731
+        up = lambda q: log_mentions(q, "subscribed")  # noqa: E731
+    central_count_now = count or (lambda: central_count(db))
     daemons = [station_sync(root / s / "station.toml", root / s / "sync.log") for s in ids]
-    roles: dict[str, Any] = {"mosquitto": lambda: broker.pid, "central": lambda: qms.pid}
+    roles: dict[str, Any] = {"mosquitto": lambda: broker.pid}
+    for q in qmss:
+        roles[q.role] = lambda q=q: q.pid
     for sid, d in zip(ids, daemons, strict=True):
         roles[f"sync:{sid}"] = lambda d=d: d.pid
     rss = RssSampler(roles, every=0.5)
@@ -171,8 +188,9 @@ def fleet(
         ]
         try:
             broker.start()
-            qms.start()
-            wait_until("central connected", lambda: _central_up(qms), 30)
+            for q in qmss:
+                q.start()
+            wait_until("central connected", lambda: all(up(q) for q in qmss), 30)
             rss.start()
             t0 = time.monotonic()
             for d in daemons:
@@ -186,7 +204,7 @@ def fleet(
                 ),
                 1,
             )
-            at_online = central_count(db)
+            at_online = central_count_now()
             wait_until(
                 "fleet drained",
                 lambda: all(st.status().pending == 0 for st in stores),
@@ -196,9 +214,11 @@ def fleet(
             elapsed = time.monotonic() - t0
             out["cpu_s"] = {
                 "daemons_total": round(sum(cpu_s(d.pid) for d in daemons), 1),
-                "central": round(cpu_s(qms.pid), 1),
+                "central": round(sum(cpu_s(q.pid) for q in qmss), 1),
                 "mosquitto": round(cpu_s(broker.pid), 1),
             }
+            if pg is not None:  # its backends' share too, before the bridges close them
+                out["cpu_s"]["postgres"] = round(sum(map(cpu_s, pg.processes().values())), 1)
             rss.sample()
             exits = [d.term() for d in daemons]
             out["daemon_exit_codes"] = sorted(set(exits), key=str)
@@ -206,8 +226,15 @@ def fleet(
             rss.stop()
             for d in daemons:
                 d.term()
-            qms.term()
+            for q in qmss:
+                q.term()
             broker.term()
+            if pg is not None:
+                try:
+                    if "cpu_s" in out:  # drained: read the database before it goes
+                        pg_result = pg_check(dsn, root, ids, records, SITE)
+                finally:
+                    pg.stop()
     out["drain_s"] = round(elapsed, 1)
     out["per_s_from_launch"] = round(total / elapsed)
     out["at_central_when_all_online"] = at_online
@@ -220,10 +247,13 @@ def fleet(
         "daemon_peak_max": round(max(sync_peaks), 1),
         "daemon_peak_median": round(statistics.median(sync_peaks), 1),
         "daemons_sum_of_peaks": round(sum(sync_peaks)),
-        "central_peak": round(peaks.get("central", 0.0), 1),
+        "central_peak": round(sum(peaks.get(q.role, 0.0) for q in qmss), 1),
         "mosquitto_peak": round(peaks.get("mosquitto", 0.0), 1),
     }
-    out.update(check(db, root, ids, records))
+    if a.qms == "central":
+        out.update(pg_result)
+    else:
+        out.update(check(db, root, ids, records))
     return out
 
 
@@ -278,6 +308,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--records", type=int, default=2000, help="backlog per station")
     p.add_argument("--max-queued", type=int, default=1_000_000, help="mosquitto setting")
     p.add_argument("--timeout", type=float, default=1800.0, help="drain deadline per N (s)")
+    p.add_argument("--qms", choices=("sim", "central"), default="sim", help="the consumer")
+    p.add_argument("--replicas", type=int, default=1, help="station central replicas")
     p.add_argument("--workdir", type=Path)
     p.add_argument("--json", type=Path)
     a = p.parse_args(argv)

@@ -150,8 +150,12 @@ def submit_nonconformance(
     return ok(f"nonconformance recorded (seq {nc.seq}): {nxt}")
 
 
-def acknowledge_spc(ctx: BenchContext, cause: str, text: str) -> Notice:
-    """Acknowledge every pending SPC signal with an assignable cause (`spc-signal` events)."""
+def acknowledge_spc(
+    ctx: BenchContext, cause: str, text: str, signatures: list[dict[str, Any]] | None = None
+) -> Notice:
+    """Acknowledge every pending SPC signal with an assignable cause (`spc-signal` events),
+    signed first when `[signatures] required` lists "spc-ack" (each event carries the one
+    signing's manifestation: the operator signed the cause of every signal listed)."""
     st = ctx.state
     if not st.spc_alerts:
         return info("no SPC signal is waiting")
@@ -159,6 +163,13 @@ def acknowledge_spc(ctx: BenchContext, cause: str, text: str) -> Notice:
         return error(f"unknown cause {cause!r}: pick one of the list")
     if cause == "other" and not text.strip():
         return error("describe the cause (free text is required with 'other')")
+    if signatures is None and signing.needs(ctx, "spc-ack"):
+        return signing.request(
+            ctx,
+            "spc-ack",
+            f"assignable cause ({cause}) of {len(st.spc_alerts)} SPC signal(s)",
+            lambda sigs: acknowledge_spc(ctx, cause, text, sigs),
+        )
     bodies: list[tuple[RecordType, dict[str, Any]]] = []
     op = st.operator.id if st.operator else None
     for a in st.spc_alerts:
@@ -173,7 +184,10 @@ def acknowledge_spc(ctx: BenchContext, cause: str, text: str) -> Notice:
             "cause": cause,
             "text": text.strip(),
         }
-        bodies.append(("event", {"kind": "spc-signal", "operator": op, "detail": detail}))
+        event: dict[str, Any] = {"kind": "spc-signal", "operator": op, "detail": detail}
+        if signatures:
+            event["signatures"] = signatures
+        bodies.append(("event", event))
     ctx.store.append_many(bodies)
     n = len(st.spc_alerts)
     st.spc_alerts = []

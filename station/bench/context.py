@@ -56,6 +56,9 @@ class BenchContext:
         self.store = store
         self.config = config
         self.clock = clock
+        # Set by the workflow: log the operator out (a lockout after wrong PINs ends the
+        # session). A hook, because `session` imports the modules that need to call it.
+        self.logout: Callable[[str], object] = lambda why: None
         self.reason = reason
         self.monotonic = monotonic
         self.state = BenchState()

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from station.bench import signing
 from station.bench.draft import Draft
+from station.bench.interlock import characteristic_in_hand
 from station.bench.notice import Notice, error, ok
 from station.bench.pinledger import OVERRIDE, OverrideGrant
 from station.bench.state import Mode
@@ -45,6 +46,17 @@ if TYPE_CHECKING:
     from station.bench.context import BenchContext
 
 log = logging.getLogger(__name__)
+
+
+def _in_hand(ctx: BenchContext, instrument: Instrument) -> Characteristic | None:
+    """The characteristic the instrument's next reading would fill (as
+    `binding.in_hand`, which cannot be imported here: binding imports the context, which
+    imports this module)."""
+    d = ctx.state.draft
+    if d is None:
+        return None
+    redo = None if ctx.state.redo is None else d.plan.characteristic(ctx.state.redo[0])
+    return characteristic_in_hand(instrument, ctx.pending_samples(), redo)
 
 
 def eligibility(
@@ -112,9 +124,7 @@ def request_override(ctx: BenchContext, reason: str, instrument_id: str | None =
     inst = candidate(ctx) if instrument_id is None else ctx.master.instrument(instrument_id)
     if inst is None:
         return error("no refused instrument to override: scan the instrument first")
-    from station.bench.binding import in_hand  # binding imports the context, which imports us
-
-    decision = eligibility(ctx, inst, in_hand(ctx, inst))
+    decision = eligibility(ctx, inst, _in_hand(ctx, inst))
     if not decision.allowed:
         ctx.record_attempt(
             "override-refused", inst.id, instrument=inst.id, reasons=list(decision.refusals)

@@ -187,14 +187,16 @@ def cancel(ctx: BenchContext) -> Notice:
     return warn(f"not signed: the {req.subject} is NOT recorded{tail}")
 
 
-def badge(ctx: BenchContext, operator: Operator, login: Callable[..., Notice]) -> Notice:
+def badge(
+    ctx: BenchContext, operator: Operator, login: Callable[[BenchContext, Operator], Notice]
+) -> Notice:
     """A badge scanned: the badge step of a pending signature, else a login (refused for an
     operator locked at this station) through `login` (`station.bench.session.badge`)."""
     st = ctx.state
     req = st.sign_request
     if req is not None:
         return _badge_step(ctx, req, operator)
-    if st.operator is None:
+    if st.operator is None and ctx.config.signatures.required:
         state = _pin_state(ctx, operator.id)
         if state.locked:
             why = signing_refusal(operator.pin or "", state, operator) or "locked"
@@ -244,9 +246,16 @@ def _badge_step(ctx: BenchContext, req: SignRequest, operator: Operator) -> Noti
 
 def pin_target(ctx: BenchContext) -> PinTarget | Notice:
     """What the typed PIN is checked against now, or why no PIN is taken."""
-    req = ctx.state.sign_request
+    st = ctx.state
+    req = st.sign_request
     if req is None:
         return error("no signature is pending")
+    s = req.signer
+    if s.method == "pin" and st.operator is not None and s.operator is not None:
+        # Judged again now: a request left waiting past the timeout needs the badge again.
+        timeout = ctx.config.signatures.session_timeout_s
+        if s.operator.id == st.operator.id:
+            s.method = required_method(_session(ctx), ctx.clock(), timeout)
     if req.awaiting_badge:
         return error(f"badge first: {req.prompt()}")
     op = req.signer.operator
@@ -329,9 +338,7 @@ def _failed(ctx: BenchContext, req: SignRequest, op: Operator, n: int, limit: in
     tail = "until the QMS publishes the operator again; nothing was signed or recorded"
     st = ctx.state
     if st.operator is not None and st.operator.id == op.id:
-        from station.bench.session import logout  # here: session imports this module's users
-
-        logout(ctx, "locked after wrong PINs")
+        ctx.logout("locked after wrong PINs")
     return error(head, tail)
 
 

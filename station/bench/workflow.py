@@ -17,6 +17,8 @@ test and the chaos run drive the very same code:
 - calibrations to a released procedure, as-found and as-left, and the re-judgement of
   earlier parts after an as-found failure (`station.bench.calibrating` over
   `station.bench.calmode` and `station.bench.calsuspect`);
+- gauge studies (Type-1, R&R, attribute agreement) and their appraiser switches
+  (`station.bench.studying` over `station.bench.studymode`);
 - what was left unfinished at the last stop (`station.bench.resume`).
 
 Each concept is a module of functions over one `BenchContext` (store, config, clock, master
@@ -90,6 +92,7 @@ class Workflow:
         self.ctx = BenchContext(
             store, config, clock, reason=reason, monotonic=monotonic, audit_window_s=audit_window_s
         )
+        self.ctx.logout = self.logout
 
     # -- what the context holds ------------------------------------------------------------
 

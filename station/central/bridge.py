@@ -5,9 +5,12 @@
   group), so replicas with one group split the stream; status (birth/will) arrives on
   `qms/v1/{site}/+/status`, not shared, so every replica keeps the table current.
 - paho's callbacks only append to a list; the loop pumps the socket itself (`select`, then
-  `loop_read`/`loop_write`/`loop_misc`), gathers a batch for `batch_window_s` or `batch_max`
-  records, validates it (`check`), commits it (`store`) and only then publishes the acks the
-  commit computed: `{"seq": N, "hash": H}` per station touched (mqtt.md, "Delivery").
+  `loop_read`/`loop_write`/`loop_misc`) and checks each record as it arrives (`check`). The
+  database works on its own thread (`worker`): while it commits one batch, this loop receives
+  and checks the next, which it hands over as soon as the worker is free (at most
+  `batch_max` records; `batch_window_s` is how long a batch gathers when the database is
+  idle). Only after a commit does the loop publish the acks it computed: `{"seq": N, "hash":
+  H}` per station touched (mqtt.md, "Delivery").
 - The broker's PUBACK is paho's automatic one, on receipt. A record received but not
   committed (this replica killed, PostgreSQL down) is therefore not acked by the QMS, and the
   station publishes it again after `resend_after_s`: the QMS ack, not the PUBACK, is the
@@ -19,6 +22,11 @@
 - Master data from the `[master]` folder is published retained (QoS 1) at start and when a
   file changes (mtime polled): `qms/v1/{site}/master/{kind}/{id}`, an empty retained
   payload for a file removed while running (the MQTT convention for deleting it).
+- `answer_calibrations`: after the commit that stored a passing calibration, the instrument
+  is published again, retained, with `cal_due` = `next_due` and `calibrated` = its date
+  (`sim.calibration_answer`, as the reference central does). The documents come from the
+  retained master topics (and the folder); the confirmations are read back from the
+  database at start, so publishing the folder again keeps a confirmation newer than the file.
 """
 
 from __future__ import annotations
@@ -39,9 +47,10 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from sim.calibration_answer import CalibrationAnswerer, confirm, passing
 from station.central.check import Rejected, Valid, check_record
 from station.central.config import CentralConfig
-from station.central.store import CentralStore, Ingested
+from station.central.store import CentralStore, Ingested, StoreUnavailable
 from station.central.worker import DbWorker, Done, Job, Status
 from station.master import load_master_dir
 from station.schemas import schema_errors
@@ -84,6 +93,8 @@ class Bridge:
         self._master_seen: dict[str, tuple[int, int]] = {}
         self._master_sent: dict[str, bytes] = {}
         self._master_next = 0.0
+        self._answerers: dict[str, CalibrationAnswerer] = {}  # by site
+        self._confirmed: dict[tuple[str, str], dict[str, Any]] = {}  # (site, instrument) -> body
         client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=self.mqtt.client_id,
@@ -116,6 +127,8 @@ class Bridge:
             for site in self.cfg.central.sites:
                 topics.append((f"$share/{self.cfg.central.group}/qms/v1/{site}/+/record/#", 1))
                 topics.append((f"qms/v1/{site}/+/status", 1))
+                if self.cfg.central.answer_calibrations:  # the instrument documents it confirms
+                    topics.append((f"qms/v1/{site}/master/instrument/+", 1))
             c.subscribe(topics)
             # Publish master data again on every connect (a broker without persistence
             # forgets retained messages when it restarts: mosquitto.conf(5) `persistence`).
@@ -211,6 +224,8 @@ class Bridge:
         what it committed; then store what is left and leave."""
         delay, next_try = 0.2, 0.0
         batch_max = self.cfg.central.batch_max
+        if self.cfg.central.answer_calibrations:
+            self._load_confirmed()
         try:
             while not self._stop:
                 if self.client.socket() is None:
@@ -268,6 +283,9 @@ class Bridge:
             self._pending_since = time.monotonic()
         job = self._pending
         for topic, payload in batch:
+            if "/master/instrument/" in topic:
+                self._answerer(topic.split("/")[2]).remember(topic, payload)
+                continue
             if topic.endswith("/status"):
                 status = self._status(topic, payload)
                 if status is not None:
@@ -323,6 +341,8 @@ class Bridge:
         for (site, station), ack in done.status_acks.items():
             self._ack(site, station, *ack)
         self._after_commit(done.ingested, done.job.rejected)
+        if self.cfg.central.answer_calibrations:
+            self._answer(done.job.valid, done.ingested.stored_ids)
 
     def _drain(self) -> None:
         """At stop: store what is pending (one attempt each while PostgreSQL answers)."""
@@ -348,6 +368,39 @@ class Bridge:
                       c.detail, c.seq)  # fmt: skip
         for (site, station), (seq, digest) in result.acks.items():
             self._ack(site, station, seq, digest)
+
+    # -- answering calibrations (answer_calibrations) -------------------------------------------
+
+    def _answerer(self, site: str) -> CalibrationAnswerer:
+        if site not in self._answerers:
+            self._answerers[site] = CalibrationAnswerer(site, self.cfg.central.timezone, logger=log)
+        return self._answerers[site]
+
+    def _load_confirmed(self) -> None:
+        """The confirmations given before this start, from the database (see `_poll_master`)."""
+        try:
+            rows = self.store.confirmed_calibrations()
+        except StoreUnavailable as exc:
+            log.warning("confirmed calibrations not read (the master folder is published as"
+                        " it is): %s", exc)  # fmt: skip
+            return
+        for site, body_json in rows:
+            body = json.loads(body_json)
+            self._confirmed[(site, str(body["instrument"]))] = body
+
+    def _answer(self, valid: list[Valid], stored: set[str]) -> None:
+        """Confirm each passing calibration this commit stored (first arrival only, as
+        `sim.central`): the instrument again, retained, with its new cal_due and calibrated."""
+        for v in valid:
+            if v.type != "calibration" or v.id not in stored:
+                continue
+            record = json.loads(v.payload)
+            body = record["body"]
+            if passing(body):
+                self._confirmed[(v.site, str(body["instrument"]))] = body
+            answer = self._answerer(v.site).answer(record)
+            if answer is not None:
+                self.client.publish(answer[0], answer[1], qos=1, retain=True)
 
     def _ack(self, site: str, station: str, seq: int, digest: str) -> None:
         payload = json.dumps({"seq": seq, "hash": digest}, separators=(",", ":")).encode()
@@ -386,9 +439,18 @@ class Bridge:
             log.warning("master data not published: %s", p)
         current: dict[str, bytes] = {}
         for d in docs:
-            payload = json.dumps(d.doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
             for site in self.cfg.central.sites:
-                current[f"qms/v1/{site}/master/{d.kind}/{d.id}"] = payload.encode()
+                doc = d.doc
+                body = self._confirmed.get((site, d.id)) if d.kind == "instrument" else None
+                if body is not None and str(body["next_due"]) > str(doc.get("cal_due") or ""):
+                    # A confirmation newer than the file: keep it (a file with a later cal_due,
+                    # a person's update, wins).
+                    doc = confirm(dict(doc), body, self.cfg.central.timezone)
+                payload = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+                topic = f"qms/v1/{site}/master/{d.kind}/{d.id}"
+                current[topic] = payload.encode()
+                if d.kind == "instrument" and self.cfg.central.answer_calibrations:
+                    self._answerer(site).remember(topic, current[topic])  # before its echo
         changed = [t for t, p in current.items() if self._master_sent.get(t) != p]
         gone = [t for t in self._master_sent if t not in current]
         for t in changed:

@@ -13,9 +13,12 @@ from __future__ import annotations
 import re
 import socket
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import tzinfo
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+from station.config.parse import system_zone, zone_problem
 from station.config.table import (
     ConfigError,
     Table,
@@ -28,7 +31,10 @@ from station.schemas.names import NAME_RE, NAME_RULE
 from station.settings import MqttSettings
 
 TOP_KEYS = ("central", "postgres", "mqtt", "master")
-CENTRAL_KEYS = ("group", "sites", "batch_max", "batch_window_s", "session_expiry_s")
+CENTRAL_KEYS = (
+    *("group", "sites", "batch_max", "batch_window_s", "session_expiry_s"),
+    *("answer_calibrations", "timezone"),
+)
 POSTGRES_KEYS = ("dsn", "password_file", "connect_timeout_s")
 MQTT_KEYS = (
     *("host", "port", "client_id", "username", "password_file"),
@@ -50,6 +56,10 @@ class CentralSettings:
     batch_max: int = 500  # records per transaction at most
     batch_window_s: float = 0.01  # how long a batch gathers while the database is idle
     session_expiry_s: int = 0  # MQTT v5 Session Expiry Interval (0: no session kept)
+    # Confirm each passing calibration by publishing the instrument again (retained) with
+    # cal_due = next_due and calibrated = its date in `timezone` (docs/central.md).
+    answer_calibrations: bool = False
+    timezone: tzinfo = field(default_factory=system_zone)
 
 
 @dataclass(frozen=True)
@@ -115,6 +125,8 @@ def _parse_central(t: Table | None) -> CentralSettings:
     batch = t.integer("batch_max", 1, 10_000)
     window = t.number("batch_window_s")
     expiry = t.integer("session_expiry_s", 0, 0xFFFFFFFF)  # MQTT v5 §3.1.2.11.2: 4 bytes
+    answer = t.boolean("answer_calibrations")
+    zone = t.string("timezone", check=zone_problem)
     t.leftovers(CENTRAL_KEYS)
     return CentralSettings(
         group=group or d.group,
@@ -122,6 +134,8 @@ def _parse_central(t: Table | None) -> CentralSettings:
         batch_max=batch or d.batch_max,
         batch_window_s=d.batch_window_s if window is None else window,
         session_expiry_s=d.session_expiry_s if expiry is None else expiry,
+        answer_calibrations=bool(answer),
+        timezone=d.timezone if zone is None else ZoneInfo(zone),
     )
 
 

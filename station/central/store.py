@@ -56,22 +56,52 @@ FROM unnest(%(ids)b::text[], %(sites)b::text[], %(stations)b::text[], %(seqs)b::
 ON CONFLICT DO NOTHING
 RETURNING id
 """
-# The highest seq N reachable from the station's delivered seq by records that are each the
-# next seq and whose `prev` is the hash of the one before (one index lookup per step).
+# For every station of a batch at once (one statement, not a few per station: a batch of a
+# 50-station fleet touches 50), the highest seq N reachable from its delivered seq by records
+# that are each the next seq and whose `prev` is the hash of the one before (one index lookup
+# per step), with what is stored at N + 1 (a record there means a broken link) and the lowest
+# conflict kept aside for the station.
 ADVANCE_SQL = """
-WITH RECURSIVE walk(seq, hash) AS (
-    SELECT %(seq)s::bigint, %(hash)s::text
+WITH RECURSIVE walk(site, station, seq, hash) AS (
+    SELECT * FROM unnest(%(sites)s::text[], %(stations)s::text[], %(seqs)s::bigint[],
+                         %(hashes)s::text[])
   UNION ALL
-    SELECT r.seq, r.hash FROM walk w JOIN records r
-      ON r.site = %(site)s AND r.station = %(station)s AND r.seq = w.seq + 1 AND r.prev = w.hash
+    SELECT r.site, r.station, r.seq, r.hash FROM walk w JOIN records r
+      ON r.site = w.site AND r.station = w.station AND r.seq = w.seq + 1 AND r.prev = w.hash
+), top AS (
+    SELECT DISTINCT ON (site, station) site, station, seq, hash FROM walk
+    ORDER BY site, station, seq DESC
 )
-SELECT seq, hash FROM walk ORDER BY seq DESC LIMIT 1
+SELECT t.site, t.station, t.seq, t.hash, n.id, n.prev, n.hash, n.payload,
+       (SELECT min(c.seq) FROM conflicts c WHERE c.site = t.site AND c.station = t.station)
+FROM top t LEFT JOIN records n ON n.site = t.site AND n.station = t.station AND n.seq = t.seq + 1
+ORDER BY t.site, t.station
+"""
+_LOCK = """
+SELECT site, station, delivered_seq, delivered_hash FROM station_status
+WHERE (site, station) IN (SELECT * FROM unnest(%(sites)s::text[], %(stations)s::text[]))
+ORDER BY site, station FOR UPDATE
+"""
+_DELIVERED = """
+UPDATE station_status s SET delivered_seq = u.seq, delivered_hash = u.hash
+FROM unnest(%(sites)s::text[], %(stations)s::text[], %(seqs)s::bigint[], %(hashes)s::text[])
+     AS u(site, station, seq, hash)
+WHERE s.site = u.site AND s.station = u.station
 """
 _CONFLICT = """
 INSERT INTO conflicts (site, station, seq, kind, held_id, held_hash, got_id, got_hash, detail,
                        payload, replica)
 VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
 ON CONFLICT DO NOTHING RETURNING n
+"""
+
+# The newest passing calibration per (site, instrument); `completed` is the record's own
+# time of completion (record.schema.json, calibration body).
+_CONFIRMED = """
+SELECT DISTINCT ON (site, body->>'instrument') site, body::text FROM records
+WHERE type = 'calibration' AND body->>'result' IN ('pass', 'adjusted')
+  AND coalesce(body->>'next_due', '') <> ''
+ORDER BY site, body->>'instrument', (body->>'completed')::timestamptz DESC, seq DESC
 """
 
 
@@ -100,6 +130,7 @@ class Ingested:
     new_conflicts: list[Conflict] = field(default_factory=list)
     # (site, station) -> (seq, hash) to acknowledge; only stations with something to ack.
     acks: dict[tuple[str, str], tuple[int, str]] = field(default_factory=dict)
+    stored_ids: set[str] = field(default_factory=set)  # the records stored by this batch
 
 
 def _got(v: Valid) -> tuple[str, str, int, str, str, str]:
@@ -252,13 +283,10 @@ class CentralStore:
                 },
             )
             inserted = {str(r[0]) for r in cur.fetchall()}
-        out.stored = len(inserted)
+        out.stored, out.stored_ids = len(inserted), inserted
         for v in [*(v for v in rows if v.id not in inserted), *others]:
             self._refused(conn, v, out)
-        for site, station in sorted({(v.site, v.station) for v in valid}):
-            ack = self._advance(conn, site, station, out)
-            if ack is not None:
-                out.acks[(site, station)] = ack
+        self._advance(conn, sorted({(v.site, v.station) for v in valid}), out)
         return out
 
     def _refused(
@@ -305,49 +333,64 @@ class CentralStore:
             out.new_conflicts.append(Conflict(site, station, seq, kind, detail))
 
     def _advance(
-        self, conn: psycopg.Connection[tuple[object, ...]], site: str, station: str, out: Ingested
-    ) -> tuple[int, str] | None:
-        """Lock the station's row, walk its acknowledgeable seq forward, store and return it."""
-        key = {"site": site, "station": station}
-        conn.execute(
-            "INSERT INTO station_status (site, station) VALUES (%(site)s, %(station)s)"
-            " ON CONFLICT DO NOTHING",
-            key,
-        )
-        locked = conn.execute(
-            "SELECT delivered_seq, delivered_hash FROM station_status"
-            " WHERE site = %(site)s AND station = %(station)s FOR UPDATE",
-            key,
-        ).fetchone()
-        assert locked is not None
-        walked = conn.execute(ADVANCE_SQL, {**key, "seq": locked[0], "hash": locked[1]}).fetchone()
-        assert walked is not None
-        seq, digest = int(str(walked[0])), str(walked[1])
-        nxt = conn.execute(
-            "SELECT id, prev, hash, payload FROM records"
-            " WHERE site = %(site)s AND station = %(station)s AND seq = %(seq)s",
-            {**key, "seq": seq + 1},
-        ).fetchone()
-        if nxt is not None:  # present, yet the walk stopped: its prev does not link
-            got = (site, station, seq + 1, str(nxt[0]), str(nxt[2]), str(nxt[3]))
-            detail = (
-                f"seq {seq + 1} ({nxt[0]}) has prev {str(nxt[1])[:12]}… but the record {seq}"
-                f" held here has hash {digest[:12]}…"
+        self,
+        conn: psycopg.Connection[tuple[object, ...]],
+        keys: list[tuple[str, str]],
+        out: Ingested,
+    ) -> None:
+        """Lock the stations' rows (in sorted order), walk each acknowledgeable seq forward,
+        store the new ones and put the acks in `out`. Four statements for any number of
+        stations."""
+        if not keys:
+            return
+        sites, stations = [k[0] for k in keys], [k[1] for k in keys]
+        with conn.cursor() as cur:
+            cur.execute(
+                "INSERT INTO station_status (site, station)"
+                " SELECT * FROM unnest(%(sites)s::text[], %(stations)s::text[])"
+                " ON CONFLICT DO NOTHING",
+                {"sites": sites, "stations": stations},
             )
-            self._conflict(conn, got, "broken-link", (None, digest), detail=detail, out=out)
-        lowest = conn.execute(
-            "SELECT min(seq) FROM conflicts WHERE site = %(site)s AND station = %(station)s", key
-        ).fetchone()
-        if lowest is not None and lowest[0] is not None and int(str(lowest[0])) - 1 < seq:
-            seq = max(0, int(str(lowest[0])) - 1)
-            digest = self._hash_at(conn, site, station, seq)
-        if (seq, digest) != (locked[0], locked[1]):
+            cur.execute(_LOCK, {"sites": sites, "stations": stations})
+            locked = {(str(r[0]), str(r[1])): (int(str(r[2])), str(r[3])) for r in cur}
+            cur.execute(
+                ADVANCE_SQL,
+                {
+                    "sites": sites,
+                    "stations": stations,
+                    "seqs": [locked[k][0] for k in keys],
+                    "hashes": [locked[k][1] for k in keys],
+                },
+            )
+            walked = cur.fetchall()
+        changed: list[tuple[str, str, int, str]] = []
+        for site_, station_, seq_, digest_, nxt_id, nxt_prev, nxt_hash, nxt_payload, low in walked:
+            site, station, seq, digest = str(site_), str(station_), int(str(seq_)), str(digest_)
+            if nxt_id is not None:  # present, yet the walk stopped: its prev does not link
+                got = (site, station, seq + 1, str(nxt_id), str(nxt_hash), str(nxt_payload))
+                detail = (
+                    f"seq {seq + 1} ({nxt_id}) has prev {str(nxt_prev)[:12]}… but the record"
+                    f" {seq} held here has hash {digest[:12]}…"
+                )
+                self._conflict(conn, got, "broken-link", (None, digest), detail=detail, out=out)
+            # Held below the lowest conflict (a broken link found just now is at seq + 1).
+            if low is not None and int(str(low)) - 1 < seq:
+                seq = max(0, int(str(low)) - 1)
+                digest = self._hash_at(conn, site, station, seq)
+            if (seq, digest) != locked[(site, station)]:
+                changed.append((site, station, seq, digest))
+            if seq >= 1:
+                out.acks[(site, station)] = (seq, digest)
+        if changed:
             conn.execute(
-                "UPDATE station_status SET delivered_seq = %(seq)s, delivered_hash = %(hash)s"
-                " WHERE site = %(site)s AND station = %(station)s",
-                {**key, "seq": seq, "hash": digest},
+                _DELIVERED,
+                {
+                    "sites": [c[0] for c in changed],
+                    "stations": [c[1] for c in changed],
+                    "seqs": [c[2] for c in changed],
+                    "hashes": [c[3] for c in changed],
+                },
             )
-        return (seq, digest) if seq >= 1 else None
 
     @staticmethod
     def _hash_at(
@@ -375,6 +418,19 @@ class CentralStore:
         self._run("storing a status", write)
 
     # -- reading -----------------------------------------------------------------------------
+
+    def confirmed_calibrations(self) -> list[tuple[str, str]]:
+        """(site, body JSON) of the latest passing calibration of each instrument per site:
+        what the bridge confirmed (answer_calibrations), so that publishing the master-data
+        folder again after a restart does not take a confirmation back."""
+
+        def read(conn: psycopg.Connection[tuple[object, ...]]) -> list[tuple[str, str]]:
+            rows = conn.execute(_CONFIRMED).fetchall()
+            return [(str(r[0]), str(r[1])) for r in rows]
+
+        result = self._run("reading the confirmed calibrations", read)
+        assert isinstance(result, list)
+        return result
 
     def delivered(self, site: str, station: str) -> tuple[int, str] | None:
         """The station's acknowledgeable (seq, hash) as stored, or None (nothing yet)."""

@@ -30,6 +30,7 @@ from station.demo.master_data import (
     BADGE_QUALIFIED,
     CALIBRATION_PROCEDURE,
     PART_GTIN,
+    TYPE1_PROCEDURE,
 )
 from station.ui.app import BenchApp
 from station.ui.launch import run_bench
@@ -47,6 +48,11 @@ CALIPER_BIAS = {True: "0.004", False: "0.060"}  # vs CAL-0042's mpe 0.02 mm
 # drift reads 0.050 mm low: re-judged with it, the demo's larger bores (12.352, 12.357,
 # 12.361 mm) exceed 12.4 mm, so the suspect list shows parts that flip to fail.
 DRIFT = "-0.050"
+# Gauge studies (issue 17): the caliper's scatter during a study (a standard deviation, mm:
+# Cg = 0.2*0.1/(6*0.0015) = 2.2 on the demo's 0.1 mm tolerance, well above 1.33 however 25
+# readings happen to scatter) and the R&R parts' sizes.
+STUDY_NOISE = "0.0015"
+GRR_PARTS = {"P1": "12.340", "P2": "12.350", "P3": "12.360"}
 SPREAD = (Decimal("0.000"), Decimal("0.001"), Decimal("-0.001"))
 BALANCE_BIAS = {True: "0.01", False: "0.20"}  # vs BAL-0003's mpe 0.05 g
 
@@ -63,8 +69,9 @@ KEYS: tuple[tuple[str, str, str], ...] = (
     ("f10", "Overdue cal", "scan_overdue"),
     ("f11", "Standard", "standard"),
     ("f12", "Badge 2", "scan_badge_2"),
-    ("ctrl+o", "Procedure", "scan_procedure"),
+    ("ctrl+y", "Procedure", "scan_procedure"),  # ^O is the bench's override
     ("ctrl+b", "Drift", "toggle_drift"),
+    ("ctrl+t", "Study", "scan_study"),
 )
 """(key, key-bar label, `DemoKeys` method) of every demo key."""
 
@@ -104,6 +111,24 @@ class DemoKeys:
         back: the simulator's bias, applied to every frame it sends from now on."""
         sim = self.env.caliper
         sim.bias = Decimal(0) if sim.bias else Decimal(DRIFT)
+
+    def scan_study(self) -> None:
+        """The Type-1 study sheet's barcode (the R&R's, GRR-CALIPER, is typed)."""
+        self.env.scanner.scan(TYPE1_PROCEDURE)
+
+    def _study_reading(self) -> bool:
+        """In a study: the standard's value (Type-1) or the part's size (R&R), with the
+        simulator's scatter; False when no study runs."""
+        st = self.wf.state
+        study = st.study
+        if st.mode is not Mode.STUDY or study is None:
+            return False
+        self.env.caliper.noise = Decimal(STUDY_NOISE)
+        if study.standard is not None:
+            self._press(str(Decimal(str(study.standard.value)).quantize(Decimal("0.001"))))
+        else:
+            self._press(GRR_PARTS.get(study.part or "", GOOD_BORES[0]))
+        return True
 
     def _calibrating(self) -> Calibration | None:
         cal = self.wf.state.calibration
@@ -160,7 +185,7 @@ class DemoKeys:
             # weight within its mpe, and Space polls it.
             self.balance_ok = good
             return
-        if self._calibration_reading():
+        if self._calibration_reading() or self._study_reading():
             return
         value = self._on_standard(CALIPER_BIAS[good])
         if value is None and good:
@@ -192,14 +217,18 @@ class DemoKeys:
 
 HINTS: dict[Mode, str] = {
     Mode.IDLE: "demo: F3 badge of Ana (qualified)  F12 badge of Ben (qualification expired)",
-    Mode.READY: "demo: F4 part  F6 check an instrument  ^O calibrate the caliper  F3 log out",
+    Mode.READY: "demo: F4 part  F6 check an instrument  ^Y calibrate the caliper  F3 log out",
     Mode.INSPECTING: "demo: F5 caliper  F7 DATA ok  F9 DATA bad  ^P/^F visual  F10 overdue cal",
     Mode.NONCONFORMANCE: "demo: pick a reason code, describe the defect, Enter",
     Mode.CHECK: "demo: F5 caliper or ^G balance, F11 its standard, then F7 x3 / F9 x3 (fail)",
     Mode.SPC_SIGNAL: "demo: pick an assignable cause for the SPC signal",
+    Mode.STUDY: (
+        "demo: F5 caliper; Type-1: F11 gauge block, F7 x25; R&R: type P1..P3, F7 per trial,"
+        " F12 Ben / F3 Ana appraise; ^R redo; Esc leaves"
+    ),
     Mode.CALIBRATION: (
         "demo: F5 caliper, then per point F11 gauge block + F7 x3; ^B drifts/adjusts the"
-        " caliper; after a failed as-found: ^B, F5 (as-left) or ^O (finish)"
+        " caliper; after a failed as-found: ^B, F5 (as-left) or ^Y (finish)"
     ),
 }
 

@@ -26,6 +26,8 @@ PINS = {
     "$HBOoQhwz5AsPV5IMIp80J5rC1bM7DflQcyYfXp7fUUk",
 }
 CALIBRATION_BLOCKS = (10, 25, 50)  # mm: the demo procedure's points, gauge blocks GB-10 ...
+TYPE1_PROCEDURE = "T1-CALIPER"  # a Type-1 study of the caliper on a gauge block (issue 17)
+GRR_PROCEDURE = "GRR-CALIPER"  # a short gauge R&R: 3 parts P1..P3, Ana and Ben, 2 trials
 
 
 def _d(day: date) -> str:
@@ -154,10 +156,30 @@ def demo_master_docs(today: date) -> list[dict[str, Any]]:
         ],
     }  # fmt: skip
 
+    # Gauge studies (issue 17): a Type-1 of 25 readings (Bosch Booklet 10 asks for at least
+    # 25) against the bore's 0.1 mm tolerance, and a short R&R with the two demo operators
+    # (no qualification asked: Ben's DIM-2 has expired).
+    type1_procedure = {
+        "schema": "qms.master/procedure@1", "id": TYPE1_PROCEDURE, "rev": "A",
+        "status": "released", "kind": "type-1",
+        "title": "Caliper Type-1 study on a gauge block (demo: 25 readings)",
+        "instrument_types": ["caliper"], "qualifications": ["DIM-2"], "unit": "mm",
+        "tolerance": 0.1, "readings": 25,
+    }  # fmt: skip
+    grr_procedure = {
+        "schema": "qms.master/procedure@1", "id": GRR_PROCEDURE, "rev": "A",
+        "status": "released", "kind": "grr",
+        "title": "Caliper gauge R&R (demo: 3 parts x 2 appraisers x 2 trials)",
+        "instrument_types": ["caliper"], "unit": "mm", "tolerance": 0.1,
+        "parts": 3, "appraisers": 2, "trials": 2,
+    }  # fmt: skip
+
     return [
         plan_1001,
         plan_2001,
         caliper_procedure,
+        type1_procedure,
+        grr_procedure,
         # Calibrated 165 days ago: today's demo inspections lie after it, so a failed
         # as-found calibration makes them suspect and re-judges them.
         instrument(
@@ -189,7 +211,9 @@ __all__ = [
     "BADGE_QUALIFIED",
     "CALIBRATION_BLOCKS",
     "CALIBRATION_PROCEDURE",
+    "GRR_PROCEDURE",
     "PART_GTIN",
     "PART_PLAIN_2",
+    "TYPE1_PROCEDURE",
     "demo_master_docs",
 ]

@@ -197,7 +197,7 @@ def _m0005_sync_conflict(db: Database) -> None:
 def _m0006_measurement_index(db: Database) -> None:
     """Each variable measurement by instrument, and each inspection's part, for the
     re-judgement after an as-found calibration (`station.store.indexes`); filled
-    from the stored inspections once (about 30 s per million records)."""
+    from the stored inspections once (about 2 minutes per million records here)."""
     db.execute(
         """CREATE TABLE ix_measurement (
             instrument TEXT NOT NULL,

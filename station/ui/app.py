@@ -51,6 +51,7 @@ from station.ui.dialogs import CodeDialog, ConfirmDialog, HistoryScreen, mandato
 from station.ui.duelist import DueScreen
 from station.ui.header import fit_line, input_lines, key_bar, status_line
 from station.ui.outcome import Outcome
+from station.ui.pindialog import PinDialog, ReasonDialog
 from station.ui.screens import (
     MODE_SCREENS,
     BenchScreen,
@@ -60,6 +61,7 @@ from station.ui.screens import (
     WorkScreen,
 )
 from station.ui.status import STATUS_INTERVAL_S, StatusPoller, StatusSnapshot
+from station.ui.studyscreen import StudyScreen
 from station.ui.widgets import InputEventMessage, StatusMessage
 
 log = logging.getLogger(__name__)
@@ -112,6 +114,7 @@ class BenchApp(App[int]):
         "work": WorkScreen,
         "check": CheckScreen,
         "calibration": CalibrationScreen,
+        "study": StudyScreen,
     }
     BINDINGS: ClassVar[list[BindingType]] = [
         # Control keys, not letters: a wedge scanner types letters into the scan field, and a
@@ -126,6 +129,7 @@ class BenchApp(App[int]):
         Binding("f1", "details", "Details"),
         Binding("f2", "history", "History"),
         Binding("ctrl+d", "due", "Due", key_display="^D", priority=True),
+        Binding("ctrl+o", "override", "Override", key_display="^O", priority=True),
         Binding("ctrl+l", "logout", "Logout"),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
@@ -162,6 +166,7 @@ class BenchApp(App[int]):
         self._reading_stamp: float | None = None
         self._last_activity = time.monotonic()
         self._mandatory: CodeDialog | None = None
+        self._pin: PinDialog | None = None  # the signing dialog (`station.ui.pindialog`)
         self._poller = StatusPoller(
             store.path, site=store.site, station=store.station, interval_s=status_interval_s
         )
@@ -288,6 +293,26 @@ class BenchApp(App[int]):
                 base.refresh_view()
         self._reading_stamp = None  # drawn now, or never (a refused or check reading)
         self._open_mandatory_dialog(mode)
+        self._follow_signature()
+
+    def _follow_signature(self) -> None:
+        """The PIN dialog open exactly while a signature is pending (above the NC dialog)."""
+        pending = self.wf.state.sign_request is not None
+        if self._pin is not None and (not pending or self._pin not in self.screen_stack):
+            stale, self._pin = self._pin, None  # signed, cancelled, or voided by a logout
+            if stale in self.screen_stack:
+                stale.dismiss(None)
+        if self._pin is not None:
+            self._pin.refresh_view()  # e.g. a badge from the serial scanner
+        elif pending:
+            self._pin = PinDialog(self.wf, self._call)
+            self.push_screen(self._pin, self._pin_closed)
+
+    def _pin_closed(self, notice: Notice | None) -> None:
+        if self._pin is None:
+            return  # closed by `apply` itself
+        self._pin = None
+        self.apply(notice)
 
     def _follow_outcome(self) -> None:
         """Keep the last part's outcome on screen from its end until the next part starts."""
@@ -390,6 +415,8 @@ class BenchApp(App[int]):
         """Offer only the keys that make sense in the current mode (keeps the footer short)."""
         st = self.wf.state
         mode = st.mode
+        if action == "judge" and mode is Mode.STUDY:
+            return st.study is not None and st.study.attribute
         if action == "judge":
             return (
                 mode is Mode.INSPECTING
@@ -397,7 +424,7 @@ class BenchApp(App[int]):
                 and any(c.kind == "attribute" for c in st.plan.characteristics)
             )
         if action == "redo":
-            return mode is Mode.INSPECTING
+            return mode in (Mode.INSPECTING, Mode.STUDY)
         if action == "poll":
             return mode in (Mode.INSPECTING, Mode.CHECK, Mode.CALIBRATION) and any(
                 r.mode == "poll" for r in self.readers
@@ -405,11 +432,17 @@ class BenchApp(App[int]):
         if action == "check":
             return mode is Mode.READY
         if action == "leave_check":
-            return mode in (Mode.CHECK, Mode.CALIBRATION) or st.calibration is not None
+            return (
+                mode in (Mode.CHECK, Mode.CALIBRATION)
+                or st.calibration is not None
+                or st.study is not None
+            )
         if action == "abandon":
             return st.draft is not None and st.operator is not None
         if action == "logout":
             return st.operator is not None
+        if action == "override":  # the interlock's signed door (`station.bench.override`)
+            return mode is Mode.INSPECTING and self.config.interlock.allow_override
         if action == "due":  # a technician's list: not offered while a part is measured
             return mode in (Mode.IDLE, Mode.READY, Mode.CALIBRATION)
         return True  # details, history, quit
@@ -450,6 +483,8 @@ class BenchApp(App[int]):
         st = self.wf.state
         if st.mode is not Mode.CHECK and st.calibration is not None:
             self.apply(self._call(self.wf.leave_calibration))
+        elif st.mode is not Mode.CHECK and st.study is not None:
+            self.apply(self._call(self.wf.leave_study))
         else:
             self.apply(self._call(self.wf.leave_check))
 
@@ -499,6 +534,16 @@ class BenchApp(App[int]):
             horizon = DEFAULT_HORIZON_DAYS
             self.push_screen(DueScreen(lambda: self.wf.ctx.calibration_due(horizon), horizon))
 
+    def action_override(self) -> None:
+        """Ctrl+O: the signed override of the refused instrument, for this part only."""
+        self._touch()
+
+        def answered(reason: str | None) -> None:
+            if reason is not None:
+                self.apply(self._call(lambda: self.wf.request_override(reason)))
+
+        self.push_screen(ReasonDialog(), answered)
+
     def action_logout(self) -> None:
         """Ctrl+L: log out (an inspection in progress is kept for resumption)."""
         self.apply(self._call(lambda: self.wf.logout("logout key")))
@@ -510,7 +555,10 @@ class BenchApp(App[int]):
     def _call(self, fn: Callable[[], _N]) -> _N | Notice:
         """Run a workflow call; a store failure (or a bug) becomes a notice, never a crash."""
         try:
-            return fn()
+            notice = fn()
+            if self.wf.state.sign_request is not None:  # asked from a dialog (the NC's)
+                self.call_later(self._follow_signature)
+            return notice
         except StoreError as exc:
             log.exception("store error")
             return error("the record store failed: nothing was recorded", str(exc))

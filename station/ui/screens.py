@@ -357,6 +357,7 @@ MODE_SCREENS: dict[Mode, str] = {
     Mode.SPC_SIGNAL: "work",
     Mode.CHECK: "check",
     Mode.CALIBRATION: "calibration",
+    Mode.STUDY: "study",  # station.ui.studyscreen.StudyScreen
 }
 
 __all__ = [

@@ -44,7 +44,8 @@ def test_the_contract_example_reads_with_its_defaults(tmp_path: Path) -> None:
 def test_every_problem_is_listed_at_once(tmp_path: Path) -> None:
     path = tmp_path / "central.toml"
     path.write_text(
-        '[central]\nsites = ["plant-a", "+", 3]\nbatch_max = 0\ncolour = "red"\n\n'
+        '[central]\nsites = ["plant-a", "+", 3]\nbatch_max = 0\ncolour = "red"\n'
+        'answer_calibrations = "yes"\ntimezone = "Mars/Olympus"\n\n'
         '[postgres]\ndsn = "host=db password=x"\n\n'
         '[mqtt]\nhost = "mqtt://broker"\ntls_cert = "c.pem"\n\n[extra]\n'
     )
@@ -56,8 +57,11 @@ def test_every_problem_is_listed_at_once(tmp_path: Path) -> None:
         f'{path}: central.sites: "+" already serves every site: list it alone (got ["plant-a",'
         ' "+", 3])',
         f"{path}: central.batch_max: must be 1-10000 (got 0)",
+        f'{path}: central.answer_calibrations: must be true or false (got "yes")',
+        f'{path}: central.timezone: must be an IANA time zone name such as "Europe/Berlin" or'
+        ' "America/Chicago" (got "Mars/Olympus")',
         f'{path}: central.colour: unknown key (got "red"); known keys: group, sites,'
-        " batch_max, batch_window_s, session_expiry_s",
+        " batch_max, batch_window_s, session_expiry_s, answer_calibrations, timezone",
         f"{path}: postgres.dsn: must not hold a password: put it in postgres.password_file",
         f"{path}: mqtt.host: must be a host name or IP address (no scheme, path or spaces)"
         ' (got "mqtt://broker")',

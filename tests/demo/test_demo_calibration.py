@@ -56,7 +56,7 @@ def test_the_demo_calibration_fails_as_found_flags_the_parts_and_passes_as_left(
     assert [b["result"] for b in bench.records("inspection")] == ["accept"] * 3
 
     bench.keys["ctrl+b"]()  # the caliper drifts: reads 0.050 mm low
-    started = bench.scan_key("ctrl+o")
+    started = bench.scan_key("ctrl+y")
     assert started.level == "ok" and "CP-CALIPER" in started.text, started
     assert bench.wf.state.mode is Mode.CALIBRATION
     assert "F11 gauge block" in demo_hint(bench.wf)

@@ -55,7 +55,7 @@ def drifted_calibration(bench: Bench) -> None:
         assert "PASS" in bench.data().text
         bench.wf.judge_attribute(True)
     bench.keys["ctrl+b"]()
-    assert bench.scan_key("ctrl+o").level == "ok"
+    assert bench.scan_key("ctrl+y").level == "ok"
     assert bench.scan_key("f5").level != "error"
     assert "AS-FOUND FAIL" in series(bench).text
     bench.keys["ctrl+b"]()
