@@ -18,7 +18,7 @@ from datetime import date
 from typing import Any
 
 from drivers.base import Reading
-from station.bench import signing
+from station.bench import jobdraft, signing
 from station.bench.binding import refuse_inputs
 from station.bench.caldraft import from_doc, point_taken, suspect_owed_doc, to_doc
 from station.bench.calmode import Calibration, SeriesComplete
@@ -96,14 +96,11 @@ def leave(ctx: BenchContext) -> Notice:
             problem,
         )
     if cal.record is None:
-        if st.operator is None:  # the event names who abandoned it
-            return error("scan your badge first: abandoning is recorded with your name")
-        try:  # the event and the cleared draft in one transaction (as an inspection's)
-            ctx.store.append_and_clear_draft(
-                "event", ctx.event_body("calibration-abandoned", calibration=to_doc(cal))
-            )
-        except StoreError as exc:
-            return error("the calibration could not be left: the record store failed", str(exc))
+        refused = jobdraft.abandon(
+            ctx, "calibration", "calibration-abandoned", calibration=to_doc(cal)
+        )
+        if refused is not None:
+            return refused
     st.calibration = None
     if st.mode is Mode.CALIBRATION:
         st.mode = Mode.READY
@@ -117,10 +114,7 @@ def resume(ctx: BenchContext, doc: dict[str, Any]) -> Notice:
     try:
         cal = from_doc(doc, ctx.master)
     except (ValueError, KeyError, TypeError) as exc:
-        ctx.store.append_and_clear_draft(
-            "event", ctx.event_body("draft-unreadable", error=str(exc), draft=doc)
-        )
-        return error(f"the unfinished calibration could not be resumed: {exc}")
+        return jobdraft.unreadable(ctx, doc, exc, "calibration")
     ctx.state.calibration = cal
     return warn(
         f"unfinished calibration to {cal.procedure.id} rev {cal.procedure.rev}: log in as "
@@ -129,17 +123,7 @@ def resume(ctx: BenchContext, doc: dict[str, Any]) -> Notice:
 
 
 def _kept(ctx: BenchContext, cal: Calibration, before: Calibration, notice: Notice) -> Notice:
-    """Save the calibration after a step changed it; undo the step when the store fails
-    (issue 13.7: the screen never shows what a restart would not bring back)."""
-    doc = to_doc(cal)
-    if doc == to_doc(before):
-        return notice
-    try:
-        ctx.store.save_draft(doc)
-    except StoreError as exc:
-        cal.__dict__.update(before.__dict__)
-        return error("NOT saved: the record store failed; scan or take it again", str(exc))
-    return notice
+    return jobdraft.kept(ctx, cal, before, to_doc, notice)
 
 
 def instrument_scan(ctx: BenchContext, cal: Calibration, inst: Instrument) -> Notice:

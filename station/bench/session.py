@@ -16,9 +16,23 @@ from station.bench.context import BenchContext
 from station.bench.notice import Notice, error, info, ok, warn
 from station.bench.state import BenchState, Mode
 from station.core.model import Operator
+from station.core.signing import signing_refusal
 from station.store import StoreError
 
 log = logging.getLogger(__name__)
+
+
+def _login_refusal(ctx: BenchContext, operator: Operator) -> str | None:
+    """Why `operator` may not log in here at all: inactive, or locked at this station after
+    wrong PINs (21 CFR 11.300(d): until the QMS publishes the operator again)."""
+    if not operator.active:
+        return f"operator {operator.id} ({operator.name}) is not active"
+    if ctx.config.signatures.required:
+        limit = ctx.config.signatures.max_pin_failures
+        state = ctx.pins.state(ctx.store, operator.id, limit)
+        if state.locked:
+            return signing_refusal(operator.pin or "", state, operator) or "locked"
+    return None
 
 
 def badge(ctx: BenchContext, operator: Operator) -> Notice:
@@ -38,8 +52,8 @@ def badge(ctx: BenchContext, operator: Operator) -> Notice:
         return error(
             f"{current.name} ({current.id}) is logged in: scan that badge to log out first"
         )
-    if not operator.active:
-        why = f"operator {operator.id} ({operator.name}) is not active"
+    why = _login_refusal(ctx, operator)
+    if why is not None:
         ctx.record_attempt(
             "login-refused",
             operator.id,

@@ -190,25 +190,14 @@ def cancel(ctx: BenchContext) -> Notice:
 def badge(
     ctx: BenchContext, operator: Operator, login: Callable[[BenchContext, Operator], Notice]
 ) -> Notice:
-    """A badge scanned: the badge step of a pending signature, else a login (refused for an
-    operator locked at this station) through `login` (`station.bench.session.badge`)."""
+    """A badge scanned: the badge step of a pending signature, else a login through `login`
+    (`station.bench.session.badge`, which refuses an operator locked at this station), which
+    starts the signing session."""
     st = ctx.state
     req = st.sign_request
     if req is not None:
         return _badge_step(ctx, req, operator)
-    if st.operator is None and ctx.config.signatures.required:
-        state = _pin_state(ctx, operator.id)
-        if state.locked:
-            why = signing_refusal(operator.pin or "", state, operator) or "locked"
-            ctx.record_attempt(
-                "login-refused",
-                operator.id,
-                badge=operator.badge,
-                operator_id=operator.id,
-                reasons=[why],
-            )
-            return error(f"{why}: login refused")
-    notice = login(ctx, operator)
+    notice = login(ctx, operator)  # refuses an operator locked here (`session.badge`)
     if st is ctx.state and st.operator is not None and st.signing is None:
         st.signing = SigningSession(st.operator.id, ctx.clock())
     return notice

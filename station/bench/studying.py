@@ -26,7 +26,7 @@ import logging
 from typing import Any
 
 from drivers.base import Reading
-from station.bench import session
+from station.bench import jobdraft, session
 from station.bench.context import BenchContext
 from station.bench.notice import Notice, bad_news, error, info, ok, warn
 from station.bench.state import Mode
@@ -455,14 +455,9 @@ def leave(ctx: BenchContext) -> Notice:
     if study is None:
         return info("no study loaded")
     if study.record is None:
-        if st.operator is None:
-            return error("scan your badge first: abandoning is recorded with your name")
-        try:  # the event and the cleared draft in one transaction (as a calibration's)
-            ctx.store.append_and_clear_draft(
-                "event", ctx.event_body("study-abandoned", study=to_doc(study))
-            )
-        except StoreError as exc:
-            return error("the study could not be left: the record store failed", str(exc))
+        refused = jobdraft.abandon(ctx, "study", "study-abandoned", study=to_doc(study))
+        if refused is not None:
+            return refused
     st.study = None
     if st.mode is Mode.STUDY:
         st.mode = Mode.READY
@@ -476,10 +471,7 @@ def resume(ctx: BenchContext, doc: dict[str, Any]) -> Notice:
     try:
         study = from_doc(doc, ctx.master)
     except (ValueError, KeyError, TypeError) as exc:
-        ctx.store.append_and_clear_draft(
-            "event", ctx.event_body("draft-unreadable", error=str(exc), draft=doc)
-        )
-        return error(f"the unfinished study could not be resumed: {exc}")
+        return jobdraft.unreadable(ctx, doc, exc, "study")
     ctx.state.study = study
     return warn(
         f"unfinished {NAMES[study.kind]} to {study.procedure.id} rev {study.procedure.rev}: "
@@ -488,16 +480,7 @@ def resume(ctx: BenchContext, doc: dict[str, Any]) -> Notice:
 
 
 def _kept(ctx: BenchContext, study: Study, before: Study, notice: Notice) -> Notice:
-    """Save the study after a step changed it; undo the step when the store fails."""
-    doc = to_doc(study)
-    if doc == to_doc(before):
-        return notice
-    try:
-        ctx.store.save_draft(doc)
-    except StoreError as exc:
-        study.__dict__.update(before.__dict__)
-        return error("NOT saved: the record store failed; scan or take it again", str(exc))
-    return notice
+    return jobdraft.kept(ctx, study, before, to_doc, notice)
 
 
 __all__ = [
