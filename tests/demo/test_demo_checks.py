@@ -8,75 +8,32 @@ P-2001), and only the demo's "bad" key makes it fail and quarantines it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from drivers.base import Driver
 from station.bench.notice import Notice
-from station.bench.workflow import Workflow
-from station.config import load_config
-from station.demo import DemoEnvironment, demo_environment
-from station.demo.app import KEYS, DemoKeys, demo_key_clashes
+from station.demo.app import KEYS, demo_key_clashes
 from station.demo.master_data import PART_PLAIN_2
-from station.devices import Scanner, open_driver, open_scanner
-from station.master import load_master_dir
-from station.store import Store
-
-
-class Bench:
-    """The demo world with a workflow, its demo keys, the scanner and the balance driver."""
-
-    def __init__(self, env: DemoEnvironment, store: Store, scanner: Scanner, balance: Driver):
-        self.env, self.store, self.scanner, self.balance = env, store, scanner, balance
-        self.wf = Workflow(store, load_config(env.config_path), lambda: datetime.now(UTC))
-        bindings = DemoKeys(self.env, self.wf).keys()
-        self.keys: dict[str, Callable[[], None]] = {key: action for key, _, action in bindings}
-
-    def press(self, key: str) -> Notice | None:
-        """A demo key; a scan it makes reaches the workflow through the scanner driver."""
-        self.keys[key]()
-        if key in ("f7", "f9"):
-            return None  # in a balance check these set the balance's state only
-        return self.wf.scan(self.scanner.read_scan(5.0))
-
-    def poll_balance(self) -> Notice:
-        """Space at the bench: the balance driver sends its request and reads the reply."""
-        self.balance.request()
-        return self.wf.reading("balance", self.balance.read(5.0))
+from tests.helpers.demo_bench import Bench, demo_bench
 
 
 @pytest.fixture
 def bench(tmp_path: Path) -> Iterator[Bench]:
-    with demo_environment(tmp_path / "demo", with_sync=False, broker="embedded") as env:
-        cfg = load_config(env.config_path)
-        docs, problems = load_master_dir(env.workdir / "master")
-        assert problems == []
-        with Store.open(
-            cfg.station.db_path, site=cfg.station.site, station=cfg.station.id
-        ) as store:
-            store.bootstrap_master((d.kind, d.id, d.doc) for d in docs)
-            scanner = open_scanner(cfg.scanner)
-            assert scanner is not None
-            balance = open_driver(cfg.input("balance"))
-            try:
-                yield Bench(env, store, scanner, balance)
-            finally:
-                balance.close()
-                scanner.close()
+    with demo_bench(tmp_path / "demo") as b:
+        yield b
 
 
 def check_balance(bench: Bench, *, bad: bool) -> Notice:
-    assert bench.press("f3") is not None  # log in (Ana, qualified)
+    assert bench.scan_key("f3").level == "ok"  # log in (Ana, qualified)
     assert bench.wf.start_check().level != "error"
-    start = bench.press("ctrl+g")
-    assert start is not None and start.level == "ok", start
-    weight = bench.press("f11")
-    assert weight is not None and "W-100" in weight.text, weight
+    start = bench.scan_key("ctrl+g")
+    assert start.level == "ok", start
+    weight = bench.scan_key("f11")
+    assert "W-100" in weight.text, weight
     if bad:
-        bench.press("f9")
+        bench.keys["f9"]()  # in a balance check F9 only makes the balance read off
     notices = [bench.poll_balance() for _ in range(3)]
     return notices[-1]
 

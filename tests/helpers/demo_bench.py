@@ -28,10 +28,14 @@ DEBOUNCE_S = 0.16  # an operator's presses are further apart than the 150 ms deb
 
 
 class Bench:
-    """The demo world with a workflow, its demo keys, the scanner and the caliper driver."""
+    """The demo world with a workflow, its demo keys, the scanner, the caliper and balance
+    drivers."""
 
-    def __init__(self, env: DemoEnvironment, store: Store, scanner: Scanner, caliper: Driver):
-        self.env, self.store, self.scanner, self.caliper = env, store, scanner, caliper
+    def __init__(
+        self, env: DemoEnvironment, store: Store, scanner: Scanner, caliper: Driver, balance: Driver
+    ):
+        self.env, self.store, self.scanner = env, store, scanner
+        self.caliper, self.balance = caliper, balance
         self.wf = Workflow(store, load_config(env.config_path), lambda: datetime.now(UTC))
         bindings = DemoKeys(self.env, self.wf).keys()
         self.keys: dict[str, Callable[[], None]] = {key: action for key, _, action in bindings}
@@ -52,14 +56,21 @@ class Bench:
         self.last_press = time.monotonic()
         return self.wf.reading("caliper", reading)
 
+    def poll_balance(self) -> Notice:
+        """Space at the bench: the balance driver sends its request and reads the reply."""
+        self.balance.request()
+        return self.wf.reading("balance", self.balance.read(5.0))
+
     def records(self, kind: str) -> list[dict[str, Any]]:
         return [r.body for r in self.store.records(0, 10_000) if r.type == kind]
 
 
 @contextmanager
-def demo_bench(workdir: Path, *, with_sync: bool = False) -> Iterator[Bench]:
-    """The demo environment (embedded broker; the sync daemon when asked) and a `Bench`."""
-    with demo_environment(workdir, with_sync=with_sync, broker="embedded") as env:
+def demo_bench(
+    workdir: Path, *, with_sync: bool = False, broker: str = "embedded"
+) -> Iterator[Bench]:
+    """The demo environment (the sync daemon when asked) and a `Bench` over its store."""
+    with demo_environment(workdir, with_sync=with_sync, broker=broker) as env:
         cfg = load_config(env.config_path)
         docs, problems = load_master_dir(env.workdir / "master")
         assert problems == []
@@ -70,8 +81,10 @@ def demo_bench(workdir: Path, *, with_sync: bool = False) -> Iterator[Bench]:
             scanner = open_scanner(cfg.scanner)
             assert scanner is not None
             caliper = open_driver(cfg.input("caliper"))
+            balance = open_driver(cfg.input("balance"))
             try:
-                yield Bench(env, store, scanner, caliper)
+                yield Bench(env, store, scanner, caliper, balance)
             finally:
+                balance.close()
                 caliper.close()
                 scanner.close()
