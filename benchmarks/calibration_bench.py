@@ -27,15 +27,14 @@ import argparse
 import json
 import random
 import sqlite3
-import statistics
 import tempfile
-import time
 from collections.abc import Callable
 from contextlib import closing
 from datetime import UTC, date, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
+from _timing import time_ms  # type: ignore[import-not-found]
 from store_bench import START, STEP, build  # type: ignore[import-not-found]
 
 from station.bench.calsuspect import SuspectBound, find_suspects, suspect_body, suspects_in
@@ -50,14 +49,13 @@ INSTRUMENT = "CAL-0000"
 
 def timed(fn: Callable[[], T], repeat: int) -> tuple[float, float, T]:
     """Median and p99 wall time in ms over `repeat` runs (after one warm-up), last result."""
-    result = fn()
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        result = fn()
-        times.append((time.perf_counter() - t0) * 1000)
-    times.sort()
-    return statistics.median(times), times[min(len(times) - 1, int(len(times) * 0.99))], result
+    last: list[T] = []
+
+    def run() -> None:
+        last[:] = [fn()]
+
+    med, p99, _, _ = time_ms(run, repeat)
+    return med, p99, last[0]
 
 
 def calibration_points() -> list[tuple[PointSpec, list[float], float]]:

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import argparse
 import random
-import statistics
-import time
 from collections.abc import Callable, Sequence
+
+from _timing import time_ms  # type: ignore[import-not-found]
 
 from station.core.msa_anova import anova
 from station.core.msa_grr import GrrReading, average_range
@@ -62,20 +62,7 @@ def _raw(readings: Sequence[GrrReading]) -> Callable[[], object]:
 
 
 def _time(fn: Callable[[], object], reps: int) -> tuple[float, float, float, float]:
-    """Median and p99 of wall time, then of this process's CPU time, in ms (as spc_bench)."""
-    for _ in range(min(reps, 20)):  # warm up (and the cached K factors)
-        fn()
-    wall, cpu = [], []
-    for _ in range(reps):
-        t0, c0 = time.perf_counter_ns(), time.process_time_ns()
-        fn()
-        cpu.append((time.process_time_ns() - c0) / 1e6)
-        wall.append((time.perf_counter_ns() - t0) / 1e6)
-
-    def p99(xs: list[float]) -> float:
-        return sorted(xs)[min(len(xs) - 1, int(0.99 * len(xs)))]
-
-    return statistics.median(wall), p99(wall), statistics.median(cpu), p99(cpu)
+    return time_ms(fn, reps, warmup=min(reps, 20))
 
 
 def main() -> None:

@@ -17,9 +17,9 @@ from __future__ import annotations
 import argparse
 import functools
 import hashlib
-import statistics
-import time
 from collections.abc import Callable
+
+from _timing import time_ms  # type: ignore[import-not-found]
 
 from station.core.pin import DEFAULT_LN, DEFAULT_P, DEFAULT_R, make_verifier, verify_pin
 
@@ -29,20 +29,7 @@ SALT = bytes(range(16))
 
 
 def _time(fn: Callable[[], object], reps: int) -> tuple[float, float, float, float]:
-    """Median and p99 of wall time, then of this process's CPU time, in ms (CPU time beside
-    wall time because on a loaded machine the wall-clock p99 mostly measures preemption)."""
-    fn()  # warm up (first touch of the 32 MiB)
-    wall, cpu = [], []
-    for _ in range(reps):
-        t0, c0 = time.perf_counter_ns(), time.process_time_ns()
-        fn()
-        cpu.append((time.process_time_ns() - c0) / 1e6)
-        wall.append((time.perf_counter_ns() - t0) / 1e6)
-
-    def p99(xs: list[float]) -> float:
-        return sorted(xs)[min(len(xs) - 1, int(0.99 * len(xs)))]
-
-    return statistics.median(wall), p99(wall), statistics.median(cpu), p99(cpu)
+    return time_ms(fn, reps, warmup=1)
 
 
 def main() -> None:

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import argparse
 import random
-import statistics
-import time
 from collections.abc import Callable, Sequence
 from itertools import pairwise
+
+from _timing import time_ms  # type: ignore[import-not-found]
 
 from station.core.model import SpcSpec
 from station.core.spc import (
@@ -61,24 +61,7 @@ def _raw(values: Sequence[float]) -> Callable[[], object]:
 
 
 def _time(fn: Callable[[], object], reps: int) -> tuple[float, float, float, float]:
-    """Median and p99 of wall time, then of this process's CPU time, in ms.
-
-    CPU time is shown next to wall time because on a loaded machine the wall-clock p99 mostly
-    measures preemption by other processes, not this code.
-    """
-    for _ in range(min(reps, 50)):  # warm up
-        fn()
-    wall, cpu = [], []
-    for _ in range(reps):
-        t0, c0 = time.perf_counter_ns(), time.process_time_ns()
-        fn()
-        cpu.append((time.process_time_ns() - c0) / 1e6)
-        wall.append((time.perf_counter_ns() - t0) / 1e6)
-
-    def p99(xs: list[float]) -> float:
-        return sorted(xs)[min(len(xs) - 1, int(0.99 * len(xs)))]
-
-    return statistics.median(wall), p99(wall), statistics.median(cpu), p99(cpu)
+    return time_ms(fn, reps, warmup=min(reps, 50))
 
 
 def main() -> None:

@@ -86,8 +86,13 @@ class SuspectFinding:
 
     bound: SuspectBound
     inspections: list[str]
-    parts: dict[str, dict[str, Any]]  # inspection id -> its part
+    part_texts: dict[str, str]  # inspection id -> its part, canonical JSON (the index's)
     rejudged: list[Rejudged]
+
+    def part(self, inspection_id: str) -> dict[str, Any]:
+        """The inspection's part ({} when the index has none)."""
+        text = self.part_texts.get(inspection_id)
+        return {} if text is None else dict(json.loads(text))
 
 
 def find_suspects(
@@ -122,26 +127,23 @@ def suspects_in(
         {"since": bound.since} if bound.after_seq is None else {"after_seq": bound.after_seq}
     )
     found = store.inspection_parts_using(instrument_id, **window)
-    parts = {rid: json.loads(text) for rid, text in found if text is not None}
+    texts = {rid: text for rid, text in found if text is not None}
     rows = store.measurements_using(instrument_id, **window)
     changed = rejudge(measurements_of(rows, unit), ErrorCurve.of(as_found, unit))
-    return SuspectFinding(bound, [rid for rid, _ in found], parts, changed)
+    return SuspectFinding(bound, [rid for rid, _ in found], texts, changed)
 
 
 def suspect_body(instrument_id: str, calibration_id: str, found: SuspectFinding) -> dict[str, Any]:
     """The `suspect` record body, cause `calibration-as-found` (each part once)."""
-    parts: dict[str, dict[str, Any]] = {}
-    for rid in found.inspections:
-        part = found.parts.get(rid)
-        if part is not None:  # keyed by its canonical text: one pass, not one scan per part
-            parts.setdefault(json.dumps(part, sort_keys=True), part)
+    # Keyed by the part's canonical text: one pass, each distinct part decoded once.
+    unique = dict.fromkeys(t for rid in found.inspections if (t := found.part_texts.get(rid)))
     return {
         "instrument": instrument_id,
         "cause": "calibration-as-found",
         "since": found.bound.since,
         "check": None,
         "inspections": list(found.inspections),
-        "parts": list(parts.values()),
+        "parts": [json.loads(t) for t in unique],
         "calibration": calibration_id,
         "rejudged": rejudged_body(found.rejudged),
     }
@@ -151,7 +153,7 @@ def flipped_lines(found: SuspectFinding) -> list[str]:
     """One line per re-judged measurement: the part, the value and the verdict change."""
     out = []
     for r in found.rejudged:
-        p = found.parts.get(r.inspection, {})
+        p = found.part(r.inspection)
         part = f"{p.get('number', '?')} {p.get('serial') or ''}".strip()
         out.append(
             f"{part} {r.characteristic}#{r.sample}: {r.value:g} -> {r.corrected:g} "
