@@ -14,7 +14,6 @@ power cut, so the OS still holds every page it wrote (§20.5 "fsync").
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import pwd
@@ -36,6 +35,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from sim.mosquitto import Mosquitto
 from sim.net import free_port, wait_until
 from sim.supervisor import Supervisor
+from tests.helpers.chains import ZERO, make_chain
 
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
 ROOT = Path(__file__).resolve().parents[2]
@@ -254,38 +254,14 @@ def start_bridge(tmp_path: Path, bridges: list[Bridge]) -> Callable[..., Bridge]
 
 # -- records and a test-side MQTT client ---------------------------------------------------------
 
-ZERO = "0" * 64
-
-
-def seal(env: dict[str, Any]) -> dict[str, Any]:
-    """The envelope with its `hash`: SHA-256 of the canonical JSON (mqtt.md), written out here."""
-    env = {k: v for k, v in env.items() if k != "hash"}
-    text = json.dumps(env, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return {**env, "hash": hashlib.sha256(text.encode()).hexdigest()}
-
 
 def chain(
     n: int, station: str = "bench-01", *, start: int = 1, prev: str = ZERO, tag: str = ""
 ) -> list[dict[str, Any]]:
-    """`n` valid `event` records seq start.., hash-chained from `prev`."""
-    out = []
-    for seq in range(start, start + n):
-        env = seal(
-            {
-                "schema": "station.record/1",
-                "type": "event",
-                "id": f"{station}-{seq}{tag}",
-                "seq": seq,
-                "site": "plant-a",
-                "station": station,
-                "ts": "2026-11-21T22:04:09.520Z",
-                "prev": prev,
-                "body": {"kind": "test", "operator": None, "detail": {"n": seq}},
-            }
-        )
-        prev = env["hash"]
-        out.append(env)
-    return out
+    """`n` valid `event` records seq start.., hash-chained from `prev`, ids `station-seq`+tag."""
+    return make_chain(
+        n, station=station, start=start, prev=prev, ids=lambda st, seq: f"{st}-{seq}{tag}"
+    )
 
 
 def topic_of(env: dict[str, Any]) -> str:

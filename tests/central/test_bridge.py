@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from sim.mosquitto import Mosquitto
-from tests.central.conftest import ROOT, Bridge, Probe, chain, query, seal, topic_of
+from tests.central.conftest import ROOT, Bridge, Probe, chain, query, topic_of
+from tests.helpers.chains import seal
 
 
 def wait_acked(probe: Probe, last: dict[str, dict[str, Any]], deadline_s: float) -> None:

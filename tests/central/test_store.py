@@ -4,7 +4,6 @@ database, conflicts kept aside, rejects kept with their reason (contract mqtt.md
 
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
 from collections.abc import Iterator
@@ -15,38 +14,7 @@ import pytest
 from station.central.check import Rejected, Valid, check_record
 from station.central.migrations import LATEST
 from station.central.store import CentralStore
-from tests.central.conftest import query
-
-ZERO = "0" * 64
-
-
-def seal(env: dict[str, Any]) -> dict[str, Any]:
-    env = {k: v for k, v in env.items() if k != "hash"}
-    text = json.dumps(env, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return {**env, "hash": hashlib.sha256(text.encode()).hexdigest()}
-
-
-def chain(
-    n: int, station: str = "bench-01", start: int = 1, prev: str = ZERO, tag: str = ""
-) -> list[dict[str, Any]]:
-    out = []
-    for seq in range(start, start + n):
-        env = seal(
-            {
-                "schema": "station.record/1",
-                "type": "event",
-                "id": f"{station}-{seq}{tag}",
-                "seq": seq,
-                "site": "plant-a",
-                "station": station,
-                "ts": "2026-11-21T22:04:09.520Z",
-                "prev": prev,
-                "body": {"kind": "test", "operator": None, "detail": {"n": seq}},
-            }
-        )
-        prev = env["hash"]
-        out.append(env)
-    return out
+from tests.central.conftest import chain, query
 
 
 def checked(envs: list[dict[str, Any]]) -> list[Valid]:

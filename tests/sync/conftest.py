@@ -9,7 +9,6 @@ fixed sleeps.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import subprocess
@@ -28,11 +27,11 @@ from paho.mqtt.reasoncodes import ReasonCode
 from sim._central_db import read_summary
 from sim.net import wait_until
 from sim.supervisor import Supervisor
+from tests.helpers.chains import canonical, make_chain, seal
 from tests.helpers.records import numbered_event
 
 ROOT = Path(__file__).resolve().parents[2]
 STATION = str(Path(sys.executable).parent / "station")
-ZERO = "0" * 64
 
 
 @contextlib.contextmanager
@@ -42,41 +41,6 @@ def explained(detail: Callable[[], str]) -> Iterator[None]:
         yield
     except TimeoutError as exc:
         raise AssertionError(f"{exc}:\n{detail()}") from None
-
-
-def canonical(obj: Any) -> bytes:
-    """The contract's canonical JSON (mqtt.md), written out here independently of the code."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def seal(env: dict[str, Any]) -> dict[str, Any]:
-    env = {k: v for k, v in env.items() if k != "hash"}
-    env["hash"] = hashlib.sha256(canonical(env)).hexdigest()
-    return env
-
-
-def make_chain(
-    n: int, *, site: str = "plant-a", station: str = "bench-01", start: int = 1, prev: str = ZERO
-) -> list[dict[str, Any]]:
-    """`n` valid `event` records seq start..start+n-1, hash-chained from `prev`."""
-    out = []
-    for seq in range(start, start + n):
-        env = seal(
-            {
-                "schema": "station.record/1",
-                "type": "event",
-                "id": f"{station}-{seq:08d}",
-                "seq": seq,
-                "site": site,
-                "station": station,
-                "ts": "2026-11-21T22:04:09.520Z",
-                "prev": prev,
-                "body": numbered_event(seq),
-            }
-        )
-        prev = env["hash"]
-        out.append(env)
-    return out
 
 
 def record_topic(env: dict[str, Any]) -> str:
