@@ -9,32 +9,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import date
 from pathlib import Path
 
 from sim.mosquitto import Mosquitto
-from station.core.calibration import CalibrationResult, PointSpec, judge_point
-from station.core.calibration_record import CalibrationRun, PointTrace, calibration_body
-from station.store import Store
 from tests.central.conftest import ROOT, Bridge, Probe, query
+from tests.helpers.records import calibration_payload
 
 TOPIC = "qms/v1/plant-a/master/instrument/CAL-0042"
 ANSWER = 'answer_calibrations = true\ntimezone = "America/Chicago"'
-
-
-def calibration(tmp_path: Path, result: CalibrationResult, completed: str) -> tuple[str, bytes]:
-    """(topic, payload) of a calibration record (seq 1) as the station publishes it."""
-    spec = PointSpec("outside-25", 25.0, 1, mpe=0.02)
-    point = judge_point(spec, [25.01], reference=25.0, u_ref=0.0001, resolution=0.01)
-    run = CalibrationRun(
-        "CAL-0042", "caliper", "CP-CALIPER", "A", "op-17",
-        "2026-12-02T22:30:00.000Z", completed, "mm", "simple",
-    )  # fmt: skip
-    due = date(2027, 12, 2) if result != "fail" else None
-    body = calibration_body(run, [(point, PointTrace("GB-25"))], None, result, due)
-    with Store.open(tmp_path / f"{result}.db", site="plant-a", station="bench-01") as store:
-        record = store.append("calibration", body)
-        return "qms/v1/plant-a/bench-01/record/calibration", record.payload()
 
 
 def docs(probe: Probe) -> list[dict[str, object]]:
@@ -61,7 +43,7 @@ def test_a_passing_calibration_is_confirmed_after_its_commit_and_kept_over_a_res
     bridge = start_bridge(pg_dsn, mosquitto.port, master=folder, extra=ANSWER)
     probe.subscribe(TOPIC)
     probe.pump_until(lambda: len(docs(probe)) == 1, 10.0, "the folder's document")
-    topic, payload = calibration(tmp_path, "adjusted", "2026-12-03T03:00:00.000Z")
+    topic, payload = calibration_payload(tmp_path, "adjusted", "2026-12-03T03:00:00.000Z")
     probe.publish_many([(topic, payload)])
     probe.pump_until(lambda: len(docs(probe)) == 2, 15.0, "the confirmation")
     # Published after the commit: the record is in the database when the answer is out.
@@ -116,7 +98,7 @@ def test_a_failed_calibration_is_stored_and_not_confirmed(
     probe.subscribe(TOPIC)
     probe.subscribe("qms/v1/plant-a/bench-01/ack")
     probe.pump_until(lambda: len(docs(probe)) == 1, 10.0, "the folder's document")
-    probe.publish_many([calibration(tmp_path, "fail", "2026-12-02T23:00:00.000Z")])
+    probe.publish_many([calibration_payload(tmp_path, "fail", "2026-12-02T23:00:00.000Z")])
     probe.pump_until(lambda: probe.acks().get("bench-01", {}).get("seq") == 1, 15.0, "ack")
     bridge.wait_ready(lambda: "result fail, not confirmed" in bridge.log, 5.0, "log line")
     assert len(docs(probe)) == 1  # the folder's document only

@@ -4,7 +4,11 @@ instrument check, an operator event, and the numbered `test` event of synthetic 
 
 from __future__ import annotations
 
+from datetime import date
+from pathlib import Path
 from typing import Any
+
+from station.core.calibration import CalibrationResult
 
 
 def measurement(
@@ -79,4 +83,33 @@ def numbered_event(n: int) -> dict[str, Any]:
     return {"kind": "test", "operator": None, "detail": {"n": n}}
 
 
-__all__ = ["event", "inspection", "instrument_check", "measurement", "numbered_event"]
+def calibration_payload(
+    tmp_path: Path, result: CalibrationResult, completed: str
+) -> tuple[str, bytes]:
+    """(topic, payload) of a one-point CAL-0042 calibration record (seq 1), as a station
+    publishes it: appended to a real store of its own under `tmp_path`."""
+    from station.core.calibration import PointSpec, judge_point
+    from station.core.calibration_record import CalibrationRun, PointTrace, calibration_body
+    from station.store import Store
+
+    spec = PointSpec("outside-25", 25.0, 1, mpe=0.02)
+    point = judge_point(spec, [25.01], reference=25.0, u_ref=0.0001, resolution=0.01)
+    run = CalibrationRun(
+        "CAL-0042", "caliper", "CP-CALIPER", "A", "op-17",
+        "2026-12-02T22:30:00.000Z", completed, "mm", "simple",
+    )  # fmt: skip
+    due = date(2027, 12, 2) if result != "fail" else None
+    body = calibration_body(run, [(point, PointTrace("GB-25"))], None, result, due)
+    with Store.open(tmp_path / f"{result}.db", site="plant-a", station="bench-01") as store:
+        record = store.append("calibration", body)
+        return "qms/v1/plant-a/bench-01/record/calibration", record.payload()
+
+
+__all__ = [
+    "calibration_payload",
+    "event",
+    "inspection",
+    "instrument_check",
+    "measurement",
+    "numbered_event",
+]

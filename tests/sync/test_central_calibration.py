@@ -7,34 +7,16 @@ contract-valid record sealed by a real store."""
 from __future__ import annotations
 
 import json
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from station.core.calibration import CalibrationResult, PointSpec, judge_point
-from station.core.calibration_record import CalibrationRun, PointTrace, calibration_body
-from station.store import Store
+from tests.helpers.records import calibration_payload
 
 pytestmark = pytest.mark.mosquitto
 INSTRUMENT_TOPIC = "qms/v1/plant-a/master/instrument/CAL-0042"
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def calibration(tmp_path: Path, result: CalibrationResult, completed: str) -> tuple[str, bytes]:
-    """(topic, payload) of a calibration record as the station publishes it."""
-    spec = PointSpec("outside-25", 25.0, 1, mpe=0.02)
-    point = judge_point(spec, [25.01], reference=25.0, u_ref=0.0001, resolution=0.01)
-    run = CalibrationRun(
-        "CAL-0042", "caliper", "CP-CALIPER", "A", "op-17",
-        "2026-12-02T22:30:00.000Z", completed, "mm", "simple",
-    )  # fmt: skip
-    due = date(2027, 12, 2) if result != "fail" else None
-    body = calibration_body(run, [(point, PointTrace("GB-25"))], None, result, due)
-    with Store.open(tmp_path / f"{result}.db", site="plant-a", station="bench-01") as store:
-        record = store.append("calibration", body)
-        return "qms/v1/plant-a/bench-01/record/calibration", record.payload()
 
 
 def test_a_passing_calibration_is_confirmed_with_the_new_due_date(
@@ -50,7 +32,7 @@ def test_a_passing_calibration_is_confirmed_with_the_new_due_date(
     probe.subscribe(INSTRUMENT_TOPIC)
     probe.pump_until(lambda: len(probe.payloads(INSTRUMENT_TOPIC)) == 1, 5.0, "retained doc")
     # Completed 2026-12-03 03:00 UTC = 2026-12-02 21:00 in Chicago: calibrated on the 2nd.
-    probe.publish(*calibration(tmp_path, "adjusted", "2026-12-03T03:00:00.000Z"))
+    probe.publish(*calibration_payload(tmp_path, "adjusted", "2026-12-03T03:00:00.000Z"))
     probe.pump_until(lambda: len(probe.payloads(INSTRUMENT_TOPIC)) == 2, 15.0, "confirmation")
     doc = json.loads(probe.payloads(INSTRUMENT_TOPIC)[-1])
     assert (doc["cal_due"], doc["calibrated"], doc["status"]) == (
@@ -72,7 +54,7 @@ def test_a_failed_calibration_is_stored_and_not_confirmed(
     probe.publish(INSTRUMENT_TOPIC, held, retain=True)
     central = start_central(mosquitto.port, None, "--answer-calibrations")
     probe.subscribe(INSTRUMENT_TOPIC)
-    probe.publish(*calibration(tmp_path, "fail", "2026-12-02T23:00:00.000Z"))
+    probe.publish(*calibration_payload(tmp_path, "fail", "2026-12-02T23:00:00.000Z"))
     central.wait_log("result fail, not confirmed", 10.0)
     probe.pump(0.5)
     assert len(probe.payloads(INSTRUMENT_TOPIC)) == 1  # the retained original only
