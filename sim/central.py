@@ -50,7 +50,6 @@ import argparse
 import json
 import logging
 import random
-import select
 import signal
 import ssl
 import sys
@@ -67,7 +66,8 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from sim._central_db import CentralDB, read_summary
-from sim.calibration_answer import CalibrationAnswerer
+from station.master.calibration_answer import CalibrationAnswerer
+from station.sync.pump import pump
 
 log = logging.getLogger("sim.central")
 
@@ -224,36 +224,12 @@ class Central:
                         self.client.publish(answer[0], answer[1], qos=1, retain=True)
 
     def pump(self, timeout: float, max_messages: int = BATCH_MAX) -> MQTTErrorCode:
-        """Wait up to `timeout` for the broker, then read the packets there (up to
-        `max_messages` records), write, keep alive.
+        """Wait up to `timeout` for the broker, read the packets there (up to
+        `max_messages` records), write, keep alive (`station.sync.pump`).
 
         Returns paho's error code of the read (MQTT_ERR_SUCCESS while connected).
         """
-        client = self.client
-        sock = client.socket()
-        if sock is None:
-            return MQTTErrorCode.MQTT_ERR_NO_CONN
-        # Bytes already decrypted inside an SSL socket do not wake select().
-        buffered = sock.pending() if isinstance(sock, ssl.SSLSocket) else 0
-        wlist = [sock] if client.want_write() else []
-        try:
-            readable, _, _ = select.select([sock], wlist, [], 0.0 if buffered else timeout)
-        except (OSError, ValueError):
-            readable = [sock]  # closed under us: loop_read() reports it as a disconnect
-        rc = MQTTErrorCode.MQTT_ERR_SUCCESS
-        if readable or buffered:
-            # loop_read() handles one packet here; call it until a call brings no message
-            # (nothing more to read, or a packet that is not a record: select() again).
-            for _ in range(max(1, max_messages)):
-                before = len(self._inbox)
-                rc = client.loop_read()
-                if rc != MQTTErrorCode.MQTT_ERR_SUCCESS or len(self._inbox) == before:
-                    break
-        if client.socket() is not None and client.want_write():
-            client.loop_write()
-        if client.socket() is not None:
-            client.loop_misc()
-        return rc
+        return pump(self.client, timeout, max_reads=max_messages, received=lambda: len(self._inbox))
 
     def stop(self, signum: int = 0, frame: FrameType | None = None) -> None:
         self._stop = True
@@ -414,7 +390,7 @@ def main(argv: list[str] | None = None) -> int:
             password=_password(args.password_file),
             cafile=args.cafile,
             answerer=(
-                CalibrationAnswerer(args.site, ZoneInfo(args.timezone))
+                CalibrationAnswerer(args.site, ZoneInfo(args.timezone), logger=log)
                 if args.answer_calibrations
                 else None
             ),

@@ -24,7 +24,7 @@
   payload for a file removed while running (the MQTT convention for deleting it).
 - `answer_calibrations`: after the commit that stored a passing calibration, the instrument
   is published again, retained, with `cal_due` = `next_due` and `calibrated` = its date
-  (`sim.calibration_answer`, as the reference central does). The documents come from the
+  (`station.master.calibration_answer`, as the reference central does). The documents come from the
   retained master topics (and the folder); the confirmations are read back from the
   database at start, so publishing the folder again keeps a confirmation newer than the file.
 """
@@ -34,7 +34,6 @@ from __future__ import annotations
 import json
 import logging
 import random
-import select
 import ssl
 import time
 from pathlib import Path
@@ -47,16 +46,17 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from sim.calibration_answer import CalibrationAnswerer, confirm, passing
 from station.central.check import Rejected, Valid, check_record
 from station.central.config import CentralConfig
 from station.central.store import CentralStore, Ingested, StoreUnavailable
 from station.central.worker import DbWorker, Done, Job, Status
 from station.master import load_master_dir
+from station.master.calibration_answer import CalibrationAnswerer, confirm, passing
 from station.schemas import schema_errors
 from station.schemas.names import NAME_RE
 from station.sync.notify import Notifier
 from station.sync.payload import PayloadRejected, parse_payload
+from station.sync.pump import pump
 
 log = logging.getLogger("station.central")
 
@@ -189,32 +189,15 @@ class Bridge:
         return True
 
     def pump(self, timeout: float, max_messages: int) -> MQTTErrorCode:
-        """Wait up to `timeout` for the broker, read what is there (up to `max_messages`
-        messages), write, keep alive. paho's `loop()` would read one packet per call."""
-        client = self.client
-        sock = client.socket()
-        if sock is None:
-            return MQTTErrorCode.MQTT_ERR_NO_CONN
-        buffered = sock.pending() if isinstance(sock, ssl.SSLSocket) else 0
-        wlist = [sock] if client.want_write() else []
-        try:
-            readable, _, _ = select.select(
-                [sock, self.db.wake_fd], wlist, [], 0.0 if buffered else timeout
-            )
-        except (OSError, ValueError):
-            readable = [sock]  # closed under us: loop_read() reports it as a disconnect
-        rc = MQTTErrorCode.MQTT_ERR_SUCCESS
-        if sock in readable or buffered:
-            for _ in range(max(1, max_messages)):
-                before = len(self._inbox)
-                rc = client.loop_read()
-                if rc != MQTTErrorCode.MQTT_ERR_SUCCESS or len(self._inbox) == before:
-                    break
-        if client.socket() is not None and client.want_write():
-            client.loop_write()
-        if client.socket() is not None:
-            client.loop_misc()
-        return rc
+        """Wait up to `timeout` for the broker or the database thread's wake-up, read what
+        is there (up to `max_messages` messages), write, keep alive (`station.sync.pump`)."""
+        return pump(
+            self.client,
+            timeout,
+            max_reads=max_messages,
+            received=lambda: len(self._inbox),
+            wake=(self.db.wake_fd,),
+        )
 
     def stop(self, signum: int = 0, frame: FrameType | None = None) -> None:
         self._stop = True

@@ -21,6 +21,7 @@ from station.central.config import CentralConfig, ConfigError, load_central_conf
 from station.central.store import CentralStore, StoreUnavailable
 from station.schemas.fast import record_problems
 from station.sync.notify import Notifier
+from station.sync.paho_link import setup_logging
 from station.sync.security import (
     SecurityConfigError,
     read_password,
@@ -32,13 +33,7 @@ log = logging.getLogger("station.central")
 
 
 def _setup_logging() -> None:
-    root = logging.getLogger()
-    if not root.handlers:
-        logging.basicConfig(
-            level=logging.INFO,
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-            stream=sys.stderr,
-        )
+    setup_logging()
     logging.getLogger("psycopg").setLevel(logging.WARNING)
 
 

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import logging
 import queue
-import select
 import signal
 import ssl
 import sys
@@ -58,6 +57,7 @@ from station.sync.link import (
     Topics,
 )
 from station.sync.notify import Notifier
+from station.sync.pump import pump
 from station.sync.security import SecurityConfigError, read_password, tls_context
 
 log = logging.getLogger("station.sync")
@@ -185,25 +185,11 @@ class PahoLink:
 
     def pump(self, timeout: float) -> None:
         """Wait up to `timeout` for the broker, then let paho read, write and keep alive."""
-        sock = self.client.socket()
-        if sock is None:
-            return
-        # Bytes already decrypted inside an SSL socket do not wake select().
-        buffered = sock.pending() if isinstance(sock, ssl.SSLSocket) else 0
-        wlist = [sock] if self.client.want_write() else []
-        try:
-            readable, _, _ = select.select([sock], wlist, [], 0.0 if buffered else timeout)
-        except (OSError, ValueError):
-            readable = [sock]  # closed under us: loop_read() reports it as a disconnect
-        if readable or buffered:
-            self.client.loop_read()
-        if self.client.socket() is not None and self.client.want_write():
-            self.client.loop_write()
-        if self.client.socket() is not None:
-            self.client.loop_misc()
+        pump(self.client, timeout)
 
 
-def _setup_logging() -> None:
+def setup_logging() -> None:
+    """Log lines for journald (stderr), unless the caller configured logging already."""
     root = logging.getLogger()
     if not root.handlers:
         logging.basicConfig(
@@ -216,7 +202,7 @@ def _setup_logging() -> None:
 def run_sync(cfg: Config) -> int:
     """Run the daemon until SIGTERM/SIGINT. Exit 0 then; 2 for unusable credentials/TLS
     files; 1 when the store cannot be opened."""
-    _setup_logging()
+    setup_logging()
     # The daemon appends only events (master-applied/-rejected); the compiled validator's
     # ~7 MB would take it past its 40 MB memory goal for no throughput gain.
     use_compiled(False)

@@ -3,15 +3,16 @@ instrument again with its new `cal_due` and `calibrated` date (contract mqtt.md,
 the QMS owns calibration status). The station then lifts a local quarantine of the instrument
 as it does for any new calibration (a newer `cal_due`).
 
-`sim.central --answer-calibrations` uses this. The answerer learns the current instrument
+`station central` (`[central] answer_calibrations`) and the reference central
+(`sim.central --answer-calibrations`) use this. The answerer learns the current instrument
 documents from the retained master topic (`qms/v1/{site}/master/instrument/+`, as published
 by `sim.publish_master` or a QMS), so it changes only the two fields and keeps the rest as
 the QMS defined it. A calibration that failed, or one for an instrument it has no document
 of, is not answered (logged): the QMS cannot confirm what it does not know.
 
-`station central` (answer_calibrations) reuses both: the class, with its own logger, and
-`confirm`, the pure change of a held document, to keep a confirmation when it publishes its
-master-data folder again.
+Both use the class, each with its own logger; `station central` also uses `confirm`, the pure
+change of a held document, to keep a confirmation when it publishes its master-data folder
+again.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from datetime import datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
-log = logging.getLogger("sim.central")
+log = logging.getLogger("station.master")
 
 
 def passing(body: dict[str, Any]) -> bool:

@@ -1,0 +1,59 @@
+"""One turn of a paho client's network loop, driven by the caller's own thread.
+
+The station's sync daemon, the central bridge and the reference central each own one paho
+client on one thread (paho 2.x's own `loop()` reads a single packet per call and has no way
+to wait on another descriptor). A turn: wait for the socket (and any `wake` descriptors) up
+to `timeout`, read while reads bring new messages (at most `max_reads`), write what paho
+has queued, keep alive. Bytes already decrypted inside an SSL socket do not wake select(),
+so a TLS socket with pending bytes is read at once.
+"""
+
+from __future__ import annotations
+
+import select
+import ssl
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import MQTTErrorCode
+
+
+def pump(
+    client: mqtt.Client,
+    timeout: float,
+    *,
+    max_reads: int = 1,
+    received: Callable[[], int] = lambda: 0,
+    wake: Sequence[Any] = (),  # more descriptors to wake for (sockets or fds)
+) -> MQTTErrorCode:
+    """One turn of the loop; paho's error code of the last read (SUCCESS while connected).
+
+    `received` counts the messages taken so far: another read follows while a read added
+    one (up to `max_reads`), so a burst is drained without a select() per packet.
+    """
+    sock = client.socket()
+    if sock is None:
+        return MQTTErrorCode.MQTT_ERR_NO_CONN
+    buffered = sock.pending() if isinstance(sock, ssl.SSLSocket) else 0
+    wlist = [sock] if client.want_write() else []
+    try:
+        rlist: list[Any] = [sock, *wake]
+        readable, _, _ = select.select(rlist, wlist, [], 0.0 if buffered else timeout)
+    except (OSError, ValueError):
+        readable = [sock]  # closed under us: loop_read() reports it as a disconnect
+    rc = MQTTErrorCode.MQTT_ERR_SUCCESS
+    if sock in readable or buffered:
+        for _ in range(max(1, max_reads)):
+            before = received()
+            rc = client.loop_read()
+            if rc != MQTTErrorCode.MQTT_ERR_SUCCESS or received() == before:
+                break
+    if client.socket() is not None and client.want_write():
+        client.loop_write()
+    if client.socket() is not None:
+        client.loop_misc()
+    return rc
+
+
+__all__ = ["pump"]
