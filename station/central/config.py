@@ -18,7 +18,7 @@ from datetime import tzinfo
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from station.config.parse import system_zone, zone_problem
+from station.config.parse import mqtt_security_problems, system_zone, zone_problem
 from station.config.table import (
     ConfigError,
     Table,
@@ -165,14 +165,7 @@ def _parse_mqtt(t: Table, base: Path) -> MqttSettings:
     username = t.string("username")
     files = {k: t.path(k, base) for k in ("password_file", "tls_ca", "tls_cert", "tls_key")}
     keepalive = t.integer("keepalive_s", 1, 65535)  # MQTT 5 §3.1.2.10: 16-bit seconds
-    if files["password_file"] and "username" not in t.data:
-        t.problem("password_file", "needs mqtt.username", t.data["password_file"])
-    for a, b in (("tls_cert", "tls_key"), ("tls_key", "tls_cert")):
-        if a in t.data and b not in t.data:
-            t.problem(b, f"required with mqtt.{a} (client certificate and key go together)")
-    for k in ("tls_cert", "tls_key"):
-        if k in t.data and "tls_ca" not in t.data:
-            t.problem(k, "needs mqtt.tls_ca (TLS is turned on by tls_ca)", t.data[k])
+    mqtt_security_problems(t, files)
     t.leftovers(MQTT_KEYS)
     return MqttSettings(
         host=host or d.host,

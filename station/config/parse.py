@@ -192,6 +192,20 @@ def system_zone() -> tzinfo:
         return ZoneInfo("UTC")
 
 
+def mqtt_security_problems(t: Table, files: dict[str, Path | None]) -> None:
+    """The `[mqtt]` credential and TLS keys that only work together (the station's and the
+    central's tables alike): a password needs a user, a client certificate its key, and both
+    need the CA that turns TLS on."""
+    if files["password_file"] and "username" not in t.data:
+        t.problem("password_file", "needs mqtt.username", t.data["password_file"])
+    for a, b in (("tls_cert", "tls_key"), ("tls_key", "tls_cert")):
+        if a in t.data and b not in t.data:
+            t.problem(b, f"required with mqtt.{a} (client certificate and key go together)")
+    for k in ("tls_cert", "tls_key"):
+        if k in t.data and "tls_ca" not in t.data:
+            t.problem(k, "needs mqtt.tls_ca (TLS is turned on by tls_ca)", t.data[k])
+
+
 def _parse_mqtt(t: Table, base: Path, station_id: str, result: ParsedConfig) -> MqttSettings:
     d = MqttSettings()
     host = t.string("host", check=host_problem)
@@ -205,14 +219,7 @@ def _parse_mqtt(t: Table, base: Path, station_id: str, result: ParsedConfig) -> 
     window = t.integer("inflight_window", 1, 65535)  # MQTT 5 §3.3.4: Receive Maximum
     rate = t.number("max_rate")
     max_bytes = t.integer("max_master_bytes", 1, 268_435_455)  # MQTT max packet size
-    if files["password_file"] and "username" not in t.data:
-        t.problem("password_file", "needs mqtt.username", t.data["password_file"])
-    for a, b in (("tls_cert", "tls_key"), ("tls_key", "tls_cert")):
-        if a in t.data and b not in t.data:
-            t.problem(b, f"required with mqtt.{a} (client certificate and key go together)")
-    for k in ("tls_cert", "tls_key"):
-        if k in t.data and "tls_ca" not in t.data:
-            t.problem(k, "needs mqtt.tls_ca (TLS is turned on by tls_ca)", t.data[k])
+    mqtt_security_problems(t, files)
     result.files += [(f"mqtt.{k}", p) for k, p in files.items() if p is not None]
     t.leftovers(MQTT_KEYS)
     return MqttSettings(
