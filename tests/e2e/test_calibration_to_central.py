@@ -14,14 +14,13 @@ from __future__ import annotations
 import itertools
 import json
 import sqlite3
-import time
-from collections.abc import Callable
 from contextlib import closing
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sim.net import wait_until
 from station.demo.environment import demo_zone
 from station.schemas import schema_errors
 from tests.demo.test_demo_calibration import series
@@ -37,14 +36,6 @@ def central_records(db: Path) -> list[dict[str, Any]]:
         except sqlite3.OperationalError:  # the central has not created its tables yet
             return []
     return [json.loads(p) for (p,) in rows]
-
-
-def until(pred: Callable[[], object], what: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not pred():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.05)
 
 
 def drifted_calibration(bench: Bench) -> None:
@@ -75,7 +66,7 @@ def test_a_calibration_and_its_suspect_reach_the_central_and_its_answer_comes_ba
             recs = central_records(db)
             return bool(recs) and max(r["seq"] for r in recs) >= last_seq
 
-        until(arrived, f"the central to hold every record up to #{last_seq}")
+        wait_until(f"the central to hold every record up to #{last_seq}", arrived, 30)
         recs = central_records(db)
         assert [r["seq"] for r in recs] == list(range(1, len(recs) + 1))  # once each, no gap
         for a, b in itertools.pairwise(recs):
@@ -89,14 +80,13 @@ def test_a_calibration_and_its_suspect_reach_the_central_and_its_answer_comes_ba
         assert [(x["verdict"], x["verdict_corrected"]) for x in suspect["rejudged"]] == [
             ("pass", "fail")
         ]
+
         # The QMS's answer, down through the sync daemon into the bench's master data.
-        until(
-            lambda: (
-                str(bench.store.master_data().instrument("CAL-0042").cal_due)  # type: ignore[union-attr]
-                == cal["next_due"]
-            ),
-            f"CAL-0042 to come back with cal_due {cal['next_due']}",
-        )
+        def answered() -> bool:
+            inst = bench.store.master_data().instrument("CAL-0042")
+            return inst is not None and str(inst.cal_due) == cal["next_due"]
+
+        wait_until(f"CAL-0042 to come back with cal_due {cal['next_due']}", answered, 30)
         inst = bench.store.master_data().instrument("CAL-0042")
         assert inst is not None and inst.status == "active"
         # `calibrated` is the completion's date on the site's calendar (the demo's zone).
