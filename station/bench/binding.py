@@ -57,12 +57,15 @@ def input_refusal(ctx: BenchContext, input_name: str) -> str | None:
     For the screen (e.g. "CAL-0007 refused: calibration of instrument CAL-0007 is
     overdue: it was due on 2026-09-30; scan a fit instrument"). In instrument-check mode
     the check takes every reading and judges it itself, so nothing is refused here; so does
-    a calibration (its instrument under test may well be overdue).
+    a calibration (its instrument under test may well be overdue). In a gauge study every
+    input reads the instrument under study, bound at its first reading.
     """
     st = ctx.state
     if st.mode in (Mode.CHECK, Mode.CALIBRATION):
         return None
     ctx.refresh_master()
+    if st.mode is Mode.STUDY and st.study is not None:
+        return _study_refusal(ctx, st.study.instrument, input_name)
     fixed = ctx.fixed_instrument(input_name)
     if fixed is None and st.selected_instrument is not None:
         # The next reading here binds the selection: it is what counts.
@@ -81,6 +84,18 @@ def input_refusal(ctx: BenchContext, input_name: str) -> str | None:
         return f"instrument {iid} is not in the master data"
     refusal = unfit(ctx, instrument, fixed=fixed is not None)
     return None if refusal is None else refusal.text()
+
+
+def _study_refusal(ctx: BenchContext, inst: Instrument | None, input_name: str) -> str | None:
+    """Why `input_name` takes no study reading now (`studying.reading` decides the same)."""
+    if inst is None:
+        return "no instrument under study yet: scan the instrument's label"
+    fixed = ctx.fixed_instrument(input_name)
+    if fixed is not None and fixed != inst.id:
+        return f"input {input_name} is fixed to instrument {fixed}, not {inst.id} under study"
+    current = ctx.master.instrument(inst.id) or inst
+    fit = ctx.fitness(current, None)
+    return None if fit.usable else Refusal(inst.id, fit.reasons, fixed is not None).text()
 
 
 def refuse_inputs(ctx: BenchContext, refusal: Refusal, *, bound_to: str | None = None) -> list[str]:
@@ -165,8 +180,9 @@ def poll_inputs_for(ctx: BenchContext, readers: Sequence[R]) -> tuple[list[R], s
     """The poll input a poll key should ask, from what the workflow waits for.
 
     In an instrument check: the input bound to the instrument being checked; in a
-    calibration, to the instrument the current point reads. In an
-    inspection: the input whose instrument has the type the next (or redo) characteristic
+    calibration, to the instrument the current point reads; in a gauge study, to the
+    instrument under study (before its first reading: an input bound to one of its type).
+    In an inspection: the input whose instrument has the type the next (or redo) characteristic
     needs. With a single poll input, that one. Otherwise none, and why (the operator then
     types the input's name).
     """
@@ -188,6 +204,14 @@ def poll_inputs_for(ctx: BenchContext, readers: Sequence[R]) -> tuple[list[R], s
     elif st.check is not None and st.check.instrument is not None:
         wanted = st.check.instrument.id
         hits = [r for r in polls if ctx.bound_instrument_id(r.name) == wanted]
+    elif st.mode is Mode.STUDY and st.study is not None and st.study.instrument is not None:
+        studied = st.study.instrument
+        wanted = studied.id
+        hits = [r for r in polls if ctx.bound_instrument_id(r.name) == wanted] or [
+            r
+            for r in polls
+            if ctx.fixed_instrument(r.name) is None and bound_type(r.name) == studied.type
+        ]
     else:
         todo = [c for c, _ in ctx.pending_samples() if c.kind == "variable"]
         if st.redo is not None and st.draft is not None:

@@ -26,7 +26,7 @@ import logging
 from typing import Any
 
 from drivers.base import Reading
-from station.bench import jobdraft, session
+from station.bench import jobdraft, session, signing
 from station.bench.context import BenchContext
 from station.bench.notice import Notice, bad_news, error, info, ok, warn
 from station.bench.state import Mode
@@ -294,8 +294,11 @@ def _value(ctx: BenchContext, study: Study, input_name: str, r: Reading) -> Noti
     refused = study.refuse(False, input_name, fixed)
     if refused is not None:
         return refused
-    inst = study.instrument
-    assert inst is not None
+    assert study.instrument is not None
+    # Judged by the master data the QMS holds now: an instrument quarantined or fallen
+    # overdue mid-study takes no more readings (the study keeps the one it was scanned as).
+    ctx.refresh_master()
+    inst = ctx.master.instrument(study.instrument.id) or study.instrument
     fit = ctx.fitness(inst, None)
     if not fit.usable:
         ctx.record_attempt(
@@ -370,8 +373,11 @@ def _commit(
     return Notice("info", f"{text}; next: {study.prompt()}", recorded=True)
 
 
-def finish(ctx: BenchContext, study: Study) -> Notice:
-    """Record the complete study (`study` record, draft cleared in the same transaction)."""
+def finish(
+    ctx: BenchContext, study: Study, signatures: list[dict[str, Any]] | None = None
+) -> Notice:
+    """Record the complete study (`study` record, draft cleared in the same transaction),
+    signed first by its author when `[signatures] required` lists `study`."""
     try:
         body = study.body(ctx.clock())
     except (MsaError, ValueError, ZeroDivisionError) as exc:
@@ -379,6 +385,20 @@ def finish(ctx: BenchContext, study: Study) -> Notice:
             f"the {NAMES[study.kind]} cannot be evaluated: {exc}",
             "redo a reading (Ctrl+R) or abandon the study (Esc)",
         )
+    if signatures is None and signing.needs(ctx, "study"):
+        # 21 CFR 11.50/11.70: the author signs the figures shown, and the signature is
+        # recorded inside the body; every reading is in the draft meanwhile.
+        asked = signing.request(
+            ctx,
+            "study",
+            f"{NAMES[study.kind]} of {body['instrument']}",
+            lambda sigs: finish(ctx, study, sigs),
+            again=f"scan {study.procedure.id} again to sign it",
+        )
+        head = f"{body['verdict'].upper()}: " if not asked.refused else ""
+        return Notice(asked.level, head + asked.text, (*asked.details, *result_lines(body)))
+    if signatures:
+        body["signatures"] = signatures
     try:
         record = ctx.store.append_and_clear_draft("study", body)
     except StoreError as exc:

@@ -243,12 +243,16 @@ class Workflow:
 
     def judge_attribute(self, passed: bool) -> Notice:
         """The operator's pass/fail for the next attribute characteristic (or the redo one)."""
+        if self.ctx.state.sign_request is not None:
+            return signing.busy(self.ctx)
         if self.ctx.state.study is not None and self.ctx.state.mode is Mode.STUDY:
             return studying.decision(self.ctx, passed)
         return inspecting.judge_attribute(self.ctx, passed)
 
     def redo(self) -> Notice:
         """Let the next value replace the last one taken (before completion)."""
+        if self.ctx.state.sign_request is not None:
+            return signing.busy(self.ctx)
         if self.ctx.state.study is not None and self.ctx.state.mode is Mode.STUDY:
             return studying.redo(self.ctx)
         return inspecting.redo(self.ctx)

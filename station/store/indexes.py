@@ -7,7 +7,10 @@ the last passing check (`ix_check`), SPC (`ix_value`), and the re-judgement afte
 calibration (`ix_measurement`, `ix_inspection.part`: each variable measurement by instrument
 with what its verdict was decided by, and each inspection's part, so a year of one caliper's
 parts is re-judged without decoding its records: issue 15). A flipped bit in an index row
-would otherwise change a suspect list or a re-judged verdict unnoticed.
+would otherwise change a suspect list or a re-judged verdict unnoticed. `ix_study` names each
+gauge study's instrument and kind, so the study gate (`station.store.studies`) and retention
+(`station.store.retention`: the newest gating study of an instrument is kept) find them
+without a scan of the records (issue 17).
 
 `ix_measurement` holds what `station.bench.calsuspect` accepts: a variable measurement with
 an instrument, a numeric value, a unit and a verdict of the contract; the recorded rule, or
@@ -35,6 +38,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         *("lsl", "usl", "rule", "u", "verdict"),
     ),
     "ix_check": ("seq", "instrument", "verdict"),
+    "ix_study": ("instrument", "kind", "seq"),
 }
 INSERT = {
     table: f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
@@ -75,6 +79,8 @@ def rows_of(record_type: str, seq: int, ts: str, body: dict[str, Any]) -> Rows:
     out: Rows = {}
     if record_type == "instrument-check":
         out["ix_check"] = [(seq, body["instrument"], body["verdict"])]
+    if record_type == "study":
+        out["ix_study"] = [(str(body["instrument"]), str(body["kind"]), seq)]
     if record_type != "inspection":
         return out
     part = body["part"]
@@ -123,6 +129,19 @@ def backfill_measurements(conn: sqlite3.Connection, batch: int = 2000) -> int:
         after = int(page[-1][0])
 
 
+def backfill_studies(conn: sqlite3.Connection) -> int:
+    """Fill `ix_study` from the stored study records (the migration that adds it)."""
+    rows = [
+        (str(body["instrument"]), str(body["kind"]), int(seq))
+        for seq, text in conn.execute(
+            "SELECT seq, envelope FROM records WHERE type = 'study' ORDER BY seq"
+        )
+        for body in (json.loads(text)["body"],)
+    ]
+    conn.executemany(INSERT["ix_study"], rows)
+    return len(rows)
+
+
 def _row_hash(table: str, row: tuple[Any, ...]) -> int:
     return int.from_bytes(hashlib.blake2b(repr((table, row)).encode(), digest_size=8).digest())
 
@@ -168,6 +187,7 @@ __all__ = [
     "IndexDigest",
     "Rows",
     "backfill_measurements",
+    "backfill_studies",
     "insert_rows",
     "measurement_rows",
     "part_text",

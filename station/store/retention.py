@@ -17,10 +17,14 @@ The wall clock alone must never decide what goes: set a year ahead (an RTC reset
    or, with no passing check held, after the day before its master data's `calibrated`
    date (the window the instrument schema names), or every use when neither is known; and
    the last passing check itself of an instrument that needs checks (`check_interval_h`)
-   and is not retired, so pruning never turns a checked instrument into an unchecked one.
+   and is not retired, so pruning never turns a checked instrument into an unchecked one;
+   and the newest gauge study of each gated kind (`type-1`, `grr`) of every instrument not
+   retired, because the study gate reads it (`station.core.studygate`): pruning an
+   `unacceptable` Type-1 would let the instrument measure the tolerances it failed.
 
 The price of (3): a station that uses an instrument with neither bench checks nor a
-`calibrated` date keeps every record from that instrument's first retained use.
+`calibrated` date keeps every record from that instrument's first retained use, and one
+that studied an instrument keeps every record since its newest study (a few a year).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import json
 import sqlite3
 from datetime import UTC, date, datetime, time, timedelta
 
+from station.core.studygate import GATED_KINDS
 from station.core.timefmt import format_ts, parse_ts
 
 
@@ -66,9 +71,29 @@ def _calibrated_from(doc: dict[str, object]) -> str | None:
     return format_ts(datetime.combine(day - timedelta(days=1), time(), UTC))
 
 
+def _retired(conn: sqlite3.Connection, instrument: str) -> bool:
+    row = conn.execute(
+        "SELECT doc FROM master_current WHERE kind = 'instrument' AND item_id = ? "
+        "ORDER BY vid DESC LIMIT 1",
+        (instrument,),
+    ).fetchone()
+    return row is not None and json.loads(row[0]).get("status") == "retired"
+
+
+def _study_pins(conn: sqlite3.Connection) -> list[int]:
+    """The newest gated study of each instrument not retired (rule 3)."""
+    marks = ", ".join("?" * len(GATED_KINDS))
+    rows = conn.execute(
+        f"SELECT instrument, MAX(seq) FROM ix_study WHERE kind IN ({marks}) "
+        "GROUP BY instrument, kind",
+        GATED_KINDS,
+    ).fetchall()
+    return [int(seq) for inst, seq in rows if not _retired(conn, str(inst))]
+
+
 def first_pinned_seq(conn: sqlite3.Connection) -> int | None:
     """The lowest seq that rule (3) keeps, or None when nothing is pinned."""
-    pins: list[int] = []
+    pins: list[int] = _study_pins(conn)
     for inst in _instruments(conn):
         check = conn.execute(
             "SELECT c.seq, r.ts FROM ix_check c JOIN records r ON r.seq = c.seq "

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from sqlite_utils import Database, Migrations
 
-from station.store.indexes import backfill_measurements
+from station.store.indexes import backfill_measurements, backfill_studies
 
 BUSY_TIMEOUT_S = 15.0
 # Keep the WAL file from staying large on the SD card after a burst (it is truncated to this
@@ -216,6 +216,21 @@ def _m0006_measurement_index(db: Database) -> None:
     )
     db.execute("ALTER TABLE ix_inspection ADD COLUMN part TEXT")
     backfill_measurements(db.conn)
+
+
+@MIGRATIONS(name="0007_study_index")
+def _m0007_study_index(db: Database) -> None:
+    """Each gauge study by instrument and kind, for the study gate and retention (issue 17);
+    filled from the stored study records once (a full scan of `records`, one time)."""
+    db.execute(
+        """CREATE TABLE ix_study (
+            instrument TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            PRIMARY KEY (instrument, kind, seq)) WITHOUT ROWID"""
+    )
+    db.execute("CREATE INDEX ix_study_seq ON ix_study (seq)")
+    backfill_studies(db.conn)
 
 
 def connect(path: Path) -> Database:

@@ -7,10 +7,11 @@ result per instrument and kind is kept in memory. Study records are rare (a few 
 instrument) and only the bench appends them; a record appended by another `Store` on the same
 file is picked up too, since the catch-up reads by seq, not by what this object wrote.
 
-The first read walks the records of type `study`; a partial index
-`CREATE INDEX ix_records_study ON records (seq) WHERE type = 'study'` (a migration in
-`station.store.schema`) would make it an index lookup, and the query below is written so
-SQLite uses such an index when it exists.
+The study records are found through `ix_study` (instrument, kind, seq; one row per study,
+written in the record's transaction), so even the first read is an index lookup, not a scan of
+a million records. Retention keeps the newest study of each gated kind of every instrument
+that is not retired (`station.store.retention`), so pruning never makes the gate forget an
+`unacceptable` verdict.
 """
 
 from __future__ import annotations
@@ -41,8 +42,8 @@ class StudiesMixin(StoreBase):
             cache = self._study_cache = _StudyCache()
         with self._guard("read the gauge studies") as conn:
             rows = conn.execute(
-                "SELECT envelope, hash, seq FROM records WHERE type = 'study' AND seq > ? "
-                "ORDER BY seq",
+                "SELECT r.envelope, r.hash, r.seq FROM ix_study s JOIN records r "
+                "ON r.seq = s.seq WHERE s.seq > ? ORDER BY s.seq",
                 (cache.seen,),
             ).fetchall()
         for text, digest, seq in rows:

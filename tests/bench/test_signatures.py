@@ -34,6 +34,7 @@ from station.schemas import schema_errors
 from station.settings import Config, InterlockSettings, SignatureSettings
 from station.store import Record, Store
 from tests.helpers.clocks import SettableClock
+from tests.helpers.study_setup import TYPE1_VALUES, publish_procedure, qualify
 
 RD = Callable[[float, str | None, str], Reading]
 PIN_17, PIN_23, PIN_31 = "271828", "314159", "161803"  # digits found nowhere else
@@ -49,7 +50,7 @@ def signed_config(config: Config) -> Config:
     return dataclasses.replace(
         config,
         signatures=SignatureSettings(
-            required=("calibration", "override", "nonconformance"),
+            required=("calibration", "override", "nonconformance", "study"),
             session_timeout_s=900,
             max_pin_failures=3,
         ),
@@ -183,6 +184,37 @@ def test_a_calibration_is_signed_before_it_is_recorded_and_cancelling_records_no
     [rec] = records(store, "calibration")
     [sig] = rec.body["signatures"]
     assert (sig["operator"], sig["meaning"], sig["method"]) == ("op-17", "authorship", "badge+pin")
+
+
+def test_a_study_is_signed_by_its_author_with_its_verdict_shown(
+    swf: Workflow, store: Store, rd: RD
+) -> None:
+    wf = swf
+    publish_procedure(store, "T1-CALIPER", "type-1", tolerance=0.1, readings=25)
+    qualify(store, "op-17")
+    wf.scan("B-1017")
+    assert wf.scan("T1-CALIPER").level == "ok"
+    wf.scan("CAL-0042")
+    wf.scan("GB-10")
+    last = Notice("info", "")
+    for v in TYPE1_VALUES:
+        last = caliper(wf, rd, v)
+    # The author sees what is signed (the verdict and its figures) before the PIN.
+    assert last.text.startswith("UNACCEPTABLE: signature needed"), last.lines()
+    assert "I sign this gauge study as its author (Type-1 study of CAL-0042)" in last.text
+    assert any("Cg" in line for line in last.details), last.lines()
+    assert wf.judge_attribute(True).refused and wf.redo().refused  # nothing else meanwhile
+    assert records(store, "study") == []
+    assert "scan T1-CALIPER again" in wf.cancel_signature().text
+    assert records(store, "study") == []
+    assert "I sign this gauge study" in wf.scan("T1-CALIPER").text  # asked again
+    wf.scan("B-1017")
+    n = wf.sign(PIN_17)
+    assert "UNACCEPTABLE" in n.text, n.lines()
+    [rec] = records(store, "study")
+    [sig] = rec.body["signatures"]
+    assert (sig["operator"], sig["meaning"], sig["method"]) == ("op-17", "authorship", "badge+pin")
+    assert store.verify().ok
 
 
 def test_three_wrong_pins_lock_the_operator_across_a_restart_until_the_qms_publishes_again(

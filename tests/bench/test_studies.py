@@ -6,25 +6,24 @@ trail, and the study gate refusing (or warning about) the instrument afterwards.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from drivers.base import Reading
 from station.bench.notice import Notice
-from station.bench.workflow import Mode, Workflow
+from station.bench.workflow import Mode, Workflow, poll_targets
 from station.core.msa_type1 import type1
 from station.schemas import schema_errors
 from station.settings import Config
 from station.store import Record, Store
 from tests.helpers.clocks import SettableClock
+from tests.helpers.study_setup import TYPE1_VALUES, publish_procedure, qualify
 
 RD = Callable[[float, str | None, str], Reading]
 PART = "0109506000134352"  # P-1001's GTIN (plan P-1001 rev C: bore-dia, seat-dia T = 0.1 mm)
 
-# A Type-1 on GB-10 with a 0.01 mm caliper: s = 0.0051 mm, so for T = 0.1 mm
-# Cg = 0.2*0.1/(6*0.0051) = 0.65 < 1.33: unacceptable (Bosch Booklet 10 §4.1).
-TYPE1_VALUES = [10.00, 10.01] * 12 + [10.00]
 # 3 parts x 2 appraisers x 2 trials: %GRR 22.25 (average and range), 21.99 (ANOVA): between
 # 10 and 30, conditional (AIAG MSA 4th ed. guidelines); values computed with station.core.
 GRR = {
@@ -38,22 +37,6 @@ GRR = {
 REFERENCES = {"S-1": "accept", "S-2": "reject", "S-3": "accept", "S-4": "reject"}
 
 
-def _procedure(store: Store, pid: str, kind: str, **fields: Any) -> None:
-    doc = {
-        "schema": "qms.master/procedure@1", "id": pid, "rev": "A", "status": "released",
-        "kind": kind, "instrument_types": ["caliper"], "unit": "mm",
-        "qualifications": ["MSA-1"], **fields,
-    }  # fmt: skip
-    store.apply_master("procedure", pid, doc, source="test")
-
-
-def _qualify(store: Store, oid: str) -> None:
-    op = store.master_doc("operator", oid)
-    assert op is not None
-    quals = [*op["qualifications"], {"code": "MSA-1", "expires": "2027-12-31"}]
-    store.apply_master("operator", oid, op | {"qualifications": quals}, source="test")
-
-
 @pytest.fixture
 def study_wf(wf: Workflow, store: Store) -> Workflow:
     """op-17 and op-23 hold MSA-1; op-31 (badge B-1031) does not; the study procedures."""
@@ -61,12 +44,12 @@ def study_wf(wf: Workflow, store: Store) -> Workflow:
     assert op is not None
     new = op | {"id": "op-31", "badge": "B-1031", "name": "C. New"}
     store.apply_master("operator", "op-31", new, source="test")
-    _qualify(store, "op-17")
-    _qualify(store, "op-23")
-    _procedure(store, "T1-CALIPER", "type-1", tolerance=0.1, readings=25)
-    _procedure(store, "T1-NARROW", "type-1", tolerance=0.05, readings=25)
-    _procedure(store, "GRR-CALIPER", "grr", tolerance=0.5, parts=3, appraisers=2, trials=2)
-    _procedure(
+    qualify(store, "op-17")
+    qualify(store, "op-23")
+    publish_procedure(store, "T1-CALIPER", "type-1", tolerance=0.1, readings=25)
+    publish_procedure(store, "T1-NARROW", "type-1", tolerance=0.05, readings=25)
+    publish_procedure(store, "GRR-CALIPER", "grr", tolerance=0.5, parts=3, appraisers=2, trials=2)
+    publish_procedure(
         store, "AA-VISUAL", "attribute-agreement", parts=4, appraisers=2, trials=2,
         references=REFERENCES,
     )  # fmt: skip
@@ -162,6 +145,39 @@ def test_a_narrower_unacceptable_study_leaves_wider_tolerances_alone(
     wf.scan("CAL-0042")
     n = caliper(wf, rd, 12.35)  # bore-dia T = 0.1 > 0.05
     assert n.level == "ok" and not any("Type-1" in line for line in n.lines()), n.lines()
+
+
+@dataclass(frozen=True)
+class Input:
+    """What choosing a poll input reads of an input reader: its name and mode."""
+
+    name: str
+    mode: str
+
+
+def test_the_inputs_follow_the_instrument_under_study(
+    study_wf: Workflow, store: Store, rd: RD
+) -> None:
+    wf = study_wf
+    wf.scan("B-1017")
+    wf.scan("T1-CALIPER")
+    assert "no instrument under study" in (wf.input_refusal("caliper") or "")
+    wf.scan("CAL-0042")
+    wf.scan("GB-10")
+    assert wf.input_refusal("caliper") is None
+    assert caliper(wf, rd, 10.0).recorded  # binds the input to CAL-0042
+    # A poll key asks the input that reads the instrument under study, not the balance
+    # (the inspection rule would look for the type of a characteristic: there is none).
+    readers = [Input("balance", "poll"), Input("caliper", "poll"), Input("torque", "poll")]
+    chosen, why = poll_targets(wf, readers)
+    assert [r.name for r in chosen] == ["caliper"], why
+    # The instrument falls overdue mid-study: the screen says why before a reading is refused.
+    inst = store.master_doc("instrument", "CAL-0042")
+    assert inst is not None
+    store.apply_master("instrument", "CAL-0042", inst | {"cal_due": "2026-11-01"}, source="test")
+    refusal = wf.input_refusal("caliper") or ""
+    assert "CAL-0042" in refusal and "overdue" in refusal
+    assert caliper(wf, rd, 10.01).refused
 
 
 def grr_reading(wf: Workflow, rd: RD, appraiser: str, part: str, trial: int) -> Notice:

@@ -113,3 +113,30 @@ __all__ = [
     "measurement",
     "numbered_event",
 ]
+
+
+def study(
+    instrument: str = "CAL-0042",
+    verdict: str = "unacceptable",
+    *,
+    kind: str = "type-1",
+    tolerance: float = 0.1,
+    completed: str = "2026-11-21T09:00:00.000Z",
+) -> dict[str, Any]:
+    """A gauge study record body (contract record.schema.json `study`), figures abridged:
+    what the study gate reads (instrument, kind, verdict, tolerance, unit, completed)."""
+    return {
+        "kind": kind,
+        "procedure": {"id": "T1-CAL", "rev": "A"},
+        "instrument": instrument,
+        "standard": "GB-25" if kind == "type-1" else None,
+        "operator": "op-17",
+        "started": "2026-11-21T08:30:00.000Z",
+        "completed": completed,
+        "unit": "mm",
+        "tolerance": tolerance,
+        "reference": 25.0 if kind == "type-1" else None,
+        "readings": [{"trial": 1, "value": 25.001, "raw": "01A+00025.001", "ts": completed}],
+        "results": {"cg": 0.9, "cgk": 0.8},
+        "verdict": verdict,
+    }

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from station.store import Store
-from tests.helpers.records import inspection, instrument_check, measurement
+from tests.helpers.records import inspection, instrument_check, measurement, study
 
 
 def filled(db: Path) -> None:
@@ -26,6 +26,8 @@ def filled(db: Path) -> None:
             s.append("inspection", inspection(m1, m2, serial=f"SN-{i:04d}"))
             if i % 10 == 0:
                 s.append("instrument-check", instrument_check())
+        s.append("study", study("CAL-0043", "unacceptable"))
+        s.append("study", study("CAL-0043", "acceptable", kind="grr", tolerance=0.2))
 
 
 def sql(db: Path, statement: str, *args: object) -> None:
@@ -58,6 +60,8 @@ def test_the_indexes_answer_what_the_records_hold(tmp_path: Path) -> None:
         ("UPDATE ix_inspection SET part = '{}' WHERE seq = 3", "ix_inspection"),
         ("UPDATE ix_check SET verdict = 'fail' WHERE seq = 2", "ix_check"),
         ("UPDATE ix_value SET value = value + 1 WHERE seq = 3", "ix_value"),
+        # The study gate reads ix_study: a study hidden from it would let a failed gauge in.
+        ("DELETE FROM ix_study WHERE kind = 'type-1'", "ix_study"),
     ],
 )
 def test_verify_finds_an_index_row_that_does_not_match_its_record(
@@ -88,3 +92,17 @@ def test_a_store_from_before_the_measurement_index_gets_it_filled_on_open(
         after = (s.measurements_using("CAL-0042"), s.inspection_parts_using("CAL-0042"))
         assert s.verify().ok
     assert after == before and len(after[0]) == 30
+
+
+def test_a_store_from_before_the_study_index_gets_it_filled_on_open(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    filled(db)
+    sql(db, "DROP TABLE ix_study")
+    sql(db, "DELETE FROM _sqlite_migrations WHERE name = '0007_study_index'")
+    with Store.open(db, site="plant-a", station="bench-01") as s:
+        results = s.study_results("CAL-0043")
+        assert s.verify().ok
+    assert [(r.kind, r.verdict) for r in results] == [
+        ("grr", "acceptable"),
+        ("type-1", "unacceptable"),
+    ]

@@ -76,6 +76,28 @@ def test_pruning_keeps_every_inspection_a_suspect_list_can_still_need(
         assert [r.seq for r in s.inspections_using("CAL-7", None)] == [later.seq]
 
 
+def test_pruning_keeps_the_newest_gauge_study_the_gate_reads(
+    db_path: Path, clock: Any, mk: Any
+) -> None:
+    clock.step = timedelta(days=1)
+    with open_store(db_path, clock, retention_days=5) as s:
+        old = s.append("study", mk.study("CAL-7", "acceptable"))
+        s.append("study", mk.study("CAL-7", "unacceptable"))  # seq 2: the newest Type-1
+        for _ in range(20):
+            s.append("event", mk.event())
+        s.mark_delivered_upto(s.last_seq())
+        # Issue 17: the gate refuses CAL-7 for its failed Type-1; pruning that record
+        # would let the gauge measure the tolerances it failed.
+        assert s.prune(clock.now + timedelta(days=400)) == 1
+        assert s.record(old.seq) is None
+        assert [r.verdict for r in s.study_results("CAL-7")] == ["unacceptable"]
+        # A retired instrument measures nothing: its study no longer holds the records.
+        s.apply_master("instrument", "CAL-7", {"id": "CAL-7", "status": "retired"})
+        s.mark_delivered_upto(s.last_seq())
+        assert s.prune(clock.now + timedelta(days=400)) > 0
+        assert s.record(2) is None and s.verify().ok
+
+
 def test_an_implausible_clock_is_flagged_once_per_open_and_ts_is_kept(
     db_path: Path, clock: Any, mk: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
