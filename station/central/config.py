@@ -10,8 +10,10 @@ contract's are extensions with documented defaults (docs/central.md, "Configurat
 
 from __future__ import annotations
 
+import os
 import re
 import socket
+import tempfile
 import tomllib
 from dataclasses import dataclass, field
 from datetime import tzinfo
@@ -30,7 +32,10 @@ from station.config.table import (
 from station.schemas.names import NAME_RE, NAME_RULE
 from station.settings import MqttSettings
 
-TOP_KEYS = ("central", "postgres", "mqtt", "master")
+TOP_KEYS = ("central", "postgres", "mqtt", "master", "qdas")
+QDAS_KEYS = ("dir", "encoding")
+# What `station export dfq --encoding` offers (station.export.dfq: Windows-1252 by default).
+QDAS_ENCODINGS = ("cp1252", "utf-8")
 CENTRAL_KEYS = (
     *("group", "sites", "batch_max", "batch_window_s", "session_expiry_s"),
     *("answer_calibrations", "timezone"),
@@ -72,6 +77,14 @@ class PostgresSettings:
 
 
 @dataclass(frozen=True)
+class QdasSettings:
+    """`[qdas]`: the Q-DAS data-pool folder the DFQ files go to (station.central.datapool)."""
+
+    dir: Path
+    encoding: str = "cp1252"
+
+
+@dataclass(frozen=True)
 class CentralConfig:
     """The whole central config file, checked."""
 
@@ -80,6 +93,7 @@ class CentralConfig:
     postgres: PostgresSettings
     mqtt: MqttSettings
     master_dir: Path | None = None
+    qdas: QdasSettings | None = None
 
 
 def default_client_id() -> str:
@@ -180,6 +194,36 @@ def _parse_mqtt(t: Table, base: Path) -> MqttSettings:
     )
 
 
+def folder_problem(folder: Path) -> str | None:
+    """Why the bridge cannot write files into `folder`, or None. Tried by creating (and
+    removing) a file, not with access(2): root passes every permission check there, yet a
+    read-only mount or a full share still refuses the write."""
+    if folder.exists() and not folder.is_dir():
+        return f"data-pool folder {folder} is not a folder"
+    if not folder.is_dir():
+        return f"data-pool folder {folder} does not exist (create it, writable by the bridge)"
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".station-central-", suffix=".tmp", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        return f"data-pool folder {folder} is not writable: {exc.strerror or exc}"
+    return None
+
+
+def _parse_qdas(t: Table, base: Path) -> QdasSettings | None:
+    folder = t.path("dir", base, required=True)
+    encoding = t.choice("encoding", QDAS_ENCODINGS)
+    t.leftovers(QDAS_KEYS)
+    if folder is None:
+        return None
+    problem = folder_problem(folder)
+    if problem is not None:
+        t.problem("dir", problem, t.data["dir"])
+        return None
+    return QdasSettings(folder, encoding or "cp1252")
+
+
 def central_config_problems(path: Path) -> tuple[CentralConfig | None, list[str]]:
     """One pass over the file: the config when usable, and every problem. Never raises."""
     file, out = str(path), list[str]()
@@ -209,10 +253,13 @@ def central_config_problems(path: Path) -> tuple[CentralConfig | None, list[str]
         if master_dir is not None and central.sites == ("+",):
             what = 'needs central.sites to name the sites (a master topic has one, never "+")'
             master_t.problem("dir", what, master_t.data["dir"])
+    qdas = None
+    if qdas_t := table_of(out, file, "qdas", data.get("qdas", ...), False):
+        qdas = _parse_qdas(qdas_t, base)
     Table(out, file, "", data).leftovers(TOP_KEYS)
     if out:
         return None, out
-    return CentralConfig(path.absolute(), central, postgres, mqtt, master_dir), []
+    return CentralConfig(path.absolute(), central, postgres, mqtt, master_dir, qdas), []
 
 
 def load_central_config(path: Path) -> CentralConfig:
@@ -232,8 +279,10 @@ __all__ = [
     "CentralSettings",
     "ConfigError",
     "PostgresSettings",
+    "QdasSettings",
     "central_config_problems",
     "default_client_id",
+    "folder_problem",
     "load_central_config",
     "show_toml",
 ]

@@ -136,8 +136,8 @@ class DbWorker:
                 done.reconnected = True
             for s in job.statuses:
                 self._status(s, done)
-            if len(job):
-                done.ingested = self.store.ingest(job.valid, job.rejected)
+            # A status-only job committed too: None would read as "PostgreSQL unavailable".
+            done.ingested = self.store.ingest(job.valid, job.rejected) if len(job) else Ingested()
         except StoreUnavailable as exc:
             done.error = str(exc)
             done.ingested = None

@@ -7,7 +7,7 @@ Contract: `docs/contract/schemas/{plan,instrument,operator,standard}.schema.json
 """
 
 from station.master.convert import master_snapshot, to_model
-from station.master.folder import load_master_dir, parse_json
+from station.master.folder import folder_state, load_master_dir, parse_json
 from station.master.validation import (
     BOUNDS,
     MASTER_KINDS,
@@ -31,6 +31,7 @@ __all__ = [
     "MasterDataError",
     "MasterDoc",
     "MasterKind",
+    "folder_state",
     "load_master_dir",
     "master_snapshot",
     "parse_json",

@@ -49,6 +49,15 @@ def _read_doc(path: Path) -> tuple[Any, str | None]:
         return None, f"{path}: invalid JSON: {exc}"
 
 
+def folder_state(folder: Path) -> dict[str, tuple[int, int]]:
+    """(mtime ns, size) of each `*.json` of `folder`: what a poller compares to notice a
+    change (empty when the folder cannot be read)."""
+    try:
+        return {p.name: (p.stat().st_mtime_ns, p.stat().st_size) for p in folder.glob("*.json")}
+    except OSError:
+        return {}
+
+
 def load_master_dir(folder: Path) -> tuple[list[MasterDoc], list[str]]:
     """Read every `*.json` file of `folder` (sorted by name), one master document per file.
 

@@ -6,6 +6,11 @@ to wait on another descriptor). A turn: wait for the socket (and any `wake` desc
 to `timeout`, read while reads bring new messages (at most `max_reads`), write what paho
 has queued, keep alive. Bytes already decrypted inside an SSL socket do not wake select(),
 so a TLS socket with pending bytes is read at once.
+
+`read=False` leaves the socket unread for a turn (writes and keepalive still run): a consumer
+whose own queue is full lets TCP push back on the broker instead of holding an unbounded
+backlog in memory (mosquitto then keeps the messages, within its `max_inflight_messages` and
+`max_queued_messages`, mosquitto.conf(5)).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ def pump(
     max_reads: int = 1,
     received: Callable[[], int] = lambda: 0,
     wake: Sequence[Any] = (),  # more descriptors to wake for (sockets or fds)
+    read: bool = True,
 ) -> MQTTErrorCode:
     """One turn of the loop; paho's error code of the last read (SUCCESS while connected).
 
@@ -35,13 +41,13 @@ def pump(
     sock = client.socket()
     if sock is None:
         return MQTTErrorCode.MQTT_ERR_NO_CONN
-    buffered = sock.pending() if isinstance(sock, ssl.SSLSocket) else 0
+    buffered = sock.pending() if read and isinstance(sock, ssl.SSLSocket) else 0
     wlist = [sock] if client.want_write() else []
     try:
-        rlist: list[Any] = [sock, *wake]
+        rlist: list[Any] = [sock, *wake] if read else list(wake)
         readable, _, _ = select.select(rlist, wlist, [], 0.0 if buffered else timeout)
     except (OSError, ValueError):
-        readable = [sock]  # closed under us: loop_read() reports it as a disconnect
+        readable = [sock] if read else []  # closed under us: loop_read() reports it
     rc = MQTTErrorCode.MQTT_ERR_SUCCESS
     if sock in readable or buffered:
         for _ in range(max(1, max_reads)):

@@ -166,3 +166,31 @@ def test_sigterm_exits_0_and_a_bad_config_exits_2_listing_every_problem(
         f"{bad}: mqtt.port: must be 1-65535 (got 0)",
         f'{bad}: mqtt.hots: unknown key (got "x"); did you mean "host"?',
     ]
+
+
+def test_a_station_back_online_gets_its_ack_again_at_once(
+    pg_dsn: str, mosquitto: Mosquitto, probe: Probe, start_bridge: Callable[..., Bridge]
+) -> None:
+    # A station that was away lost the acks sent meanwhile; its birth message brings the
+    # last one again (mqtt.md, "Delivery"), without waiting for a record.
+    bridge = start_bridge(pg_dsn, mosquitto.port)
+    probe.subscribe("qms/v1/plant-a/+/ack")
+    envs = chain(5)
+    probe.publish_many([(topic_of(e), json.dumps(e).encode()) for e in envs])
+    wait_acked(probe, {"bench-01": envs[-1]}, 20.0)
+    before = len(probe.messages)
+    birth = {
+        "schema": "station.status/1", "site": "plant-a", "station": "bench-01",
+        "state": "online", "ts": "2026-12-02T08:00:00.000Z", "last_seq": 5, "pending": 0,
+    }  # fmt: skip
+    probe.publish_many([("qms/v1/plant-a/bench-01/status", json.dumps(birth).encode())])
+    probe.pump_until(
+        lambda: any(m.topic.endswith("/ack") for m in probe.messages[before:]),
+        10.0,
+        "the ack again after the birth message",
+    )
+    assert json.loads(probe.messages[-1].payload) == {"seq": 5, "hash": envs[-1]["hash"]}
+    # A job of statuses alone is a commit, not an outage (it read as one before).
+    assert "PostgreSQL unavailable" not in bridge.log
+    rows = query(pg_dsn, "SELECT station, state FROM station_status")
+    assert rows == [("bench-01", "online")]

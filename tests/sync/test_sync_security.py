@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from sim.net import free_port
+from sim.net import free_port, wait_until
 
 pytestmark = pytest.mark.mosquitto
 
@@ -238,6 +238,8 @@ def test_an_acl_refusal_leaves_records_pending_and_says_so(
     assert "NOT delivered, it stays pending" in daemon.log
     assert "Check the broker's ACL for user 'bench-01'" in daemon.log
     assert st.pending() == 30
+    # The daemon logs the refusal, then writes its state for `station status`: wait for it.
+    wait_until("the refusal in the sync state", lambda: "broker refuses" in st.sync_state()[1], 15)
     online, detail = st.sync_state()
     assert online is True and "broker refuses records: Not authorized" in detail
     assert st.cli_status()["pending"] == 30
