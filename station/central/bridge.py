@@ -99,6 +99,7 @@ class Bridge:
             )
         self._stop = False
         self._subscribed = False
+        self._paused = False  # not reading: the database is behind (backpressure)
         self.stored = 0
         self._db_retry_at = 0.0
         self._db_delay = 0.2
@@ -217,7 +218,14 @@ class Bridge:
         if not self._subscribed or self._db_retry_at > time.monotonic():
             return True  # the CONNACK and SUBACK must be read; a database outage: HELD_MAX
         behind = len(self._pending) + len(self._inbox)
-        return behind < READ_PAUSE_BATCHES * self.cfg.central.batch_max
+        reading = behind < READ_PAUSE_BATCHES * self.cfg.central.batch_max
+        if reading == self._paused:  # a change: said once, not per turn
+            self._paused = not reading
+            if self._paused:
+                log.info("database behind: %d records wait; the broker holds the rest", behind)
+            else:
+                log.info("database caught up: reading again")
+        return reading
 
     def stop(self, signum: int = 0, frame: FrameType | None = None) -> None:
         self._stop = True

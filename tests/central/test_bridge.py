@@ -11,6 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import psycopg
+
 from sim.mosquitto import Mosquitto
 from tests.central.conftest import ROOT, Bridge, Probe, chain, query, topic_of
 from tests.helpers.chains import seal
@@ -194,3 +196,24 @@ def test_a_station_back_online_gets_its_ack_again_at_once(
     assert "PostgreSQL unavailable" not in bridge.log
     rows = query(pg_dsn, "SELECT station, state FROM station_status")
     assert rows == [("bench-01", "online")]
+
+
+def test_a_slow_database_pushes_back_on_the_broker_and_loses_nothing(
+    pg_dsn: str, mosquitto: Mosquitto, probe: Probe, start_bridge: Callable[..., Bridge]
+) -> None:
+    # PostgreSQL stalls (a lock held by another session) while a backlog arrives: the bridge
+    # stops reading once 4 batches wait, so the broker, not the bridge's memory, holds the rest;
+    # when the lock goes, every record is stored once and acked.
+    bridge = start_bridge(pg_dsn, mosquitto.port, extra="batch_max = 50")
+    probe.subscribe("qms/v1/plant-a/+/ack")
+    envs = chain(2000)
+    with psycopg.connect(pg_dsn) as blocker:
+        blocker.execute("LOCK TABLE records IN ACCESS EXCLUSIVE MODE")
+        probe.publish_many([(topic_of(e), json.dumps(e).encode()) for e in envs])
+        bridge.wait_ready(lambda: "database behind" in bridge.log, 20.0, "the read pause")
+        waiting = int(bridge.log.split("database behind: ")[1].split()[0])
+        assert waiting < 300, bridge.log  # 4 batches of 50, plus at most one read burst
+        blocker.rollback()
+    wait_acked(probe, {"bench-01": envs[-1]}, 60.0)
+    assert "database caught up" in bridge.log
+    assert query(pg_dsn, "SELECT count(*), count(DISTINCT seq) FROM records") == [(2000, 2000)]
