@@ -22,8 +22,9 @@ inspection in progress at a time), so one resumed after a restart keeps its over
 measurements still reference it, and the next part needs a new one.
 
 The first use reads every `event` record once (`Store.iter_records`, paged); after that only
-the records appended since (`Store.records(after_seq=...)`). Limitation: a lockout whose
-events were pruned by retention (delivered and older than `retention_days`) is forgotten.
+the records appended since (`Store.records(after_seq=...)`). Retention never prunes an open
+run of wrong PINs (`station.store.retention`, rule 4), so a lockout is not forgotten when its
+events grow old; a closed run (a right PIN, or the QMS publishing the operator again) may go.
 """
 
 from __future__ import annotations

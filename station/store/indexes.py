@@ -10,7 +10,10 @@ parts is re-judged without decoding its records: issue 15). A flipped bit in an 
 would otherwise change a suspect list or a re-judged verdict unnoticed. `ix_study` names each
 gauge study's instrument and kind, so the study gate (`station.store.studies`) and retention
 (`station.store.retention`: the newest gating study of an instrument is kept) find them
-without a scan of the records (issue 17).
+without a scan of the records (issue 17). `ix_pin` holds the events that make and clear a
+PIN lockout (wrong and right PINs, the lock, the QMS publishing the operator again), so
+retention keeps an open run of wrong PINs: pruning it would unlock the operator (issue 16,
+21 CFR 11.300(d)).
 
 `ix_measurement` holds what `station.bench.calsuspect` accepts: a variable measurement with
 an instrument, a numeric value, a unit and a verdict of the contract; the recorded rule, or
@@ -39,7 +42,11 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     "ix_check": ("seq", "instrument", "verdict"),
     "ix_study": ("instrument", "kind", "seq"),
+    "ix_pin": ("operator", "seq", "kind"),
 }
+# The events of a PIN lockout (`station.bench.pinledger`); `unlock` is a `master-applied`
+# event for an operator document: the QMS published the operator again.
+PIN_KINDS = ("pin-failed", "pin-accepted", "operator-locked")
 INSERT = {
     table: f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
     for table, cols in COLUMNS.items()
@@ -74,6 +81,16 @@ def measurement_rows(seq: int, body: dict[str, Any]) -> Iterator[tuple[Any, ...]
         )
 
 
+def pin_row(seq: int, body: dict[str, Any]) -> tuple[str, int, str] | None:
+    """The `ix_pin` row of one event body, if it is one of a PIN lockout."""
+    kind, operator, detail = body.get("kind"), body.get("operator"), body.get("detail")
+    if kind in PIN_KINDS and isinstance(operator, str):
+        return (operator, seq, str(kind))
+    if kind == "master-applied" and isinstance(detail, dict) and detail.get("master") == "operator":
+        return (str(detail.get("id")), seq, "unlock")
+    return None
+
+
 def rows_of(record_type: str, seq: int, ts: str, body: dict[str, Any]) -> Rows:
     """Every index row one record contributes, by table."""
     out: Rows = {}
@@ -81,6 +98,10 @@ def rows_of(record_type: str, seq: int, ts: str, body: dict[str, Any]) -> Rows:
         out["ix_check"] = [(seq, body["instrument"], body["verdict"])]
     if record_type == "study":
         out["ix_study"] = [(str(body["instrument"]), str(body["kind"]), seq)]
+    if record_type == "event":
+        pin = pin_row(seq, body)
+        if pin is not None:
+            out["ix_pin"] = [pin]
     if record_type != "inspection":
         return out
     part = body["part"]
@@ -142,6 +163,24 @@ def backfill_studies(conn: sqlite3.Connection) -> int:
     return len(rows)
 
 
+def backfill_pins(conn: sqlite3.Connection, batch: int = 2000) -> int:
+    """Fill `ix_pin` from the stored events (the migration that adds it); keyset pages."""
+    after, done = 0, 0
+    while True:
+        page = conn.execute(
+            "SELECT seq, envelope FROM records WHERE type = 'event' AND seq > ? "
+            "ORDER BY seq LIMIT ?",
+            (after, batch),
+        ).fetchall()
+        if not page:
+            return done
+        rows = [pin_row(int(seq), json.loads(text)["body"]) for seq, text in page]
+        found = [r for r in rows if r is not None]
+        conn.executemany(INSERT["ix_pin"], found)
+        done += len(found)
+        after = int(page[-1][0])
+
+
 def _row_hash(table: str, row: tuple[Any, ...]) -> int:
     return int.from_bytes(hashlib.blake2b(repr((table, row)).encode(), digest_size=8).digest())
 
@@ -184,12 +223,15 @@ class IndexDigest:
 
 __all__ = [
     "COLUMNS",
+    "PIN_KINDS",
     "IndexDigest",
     "Rows",
     "backfill_measurements",
+    "backfill_pins",
     "backfill_studies",
     "insert_rows",
     "measurement_rows",
     "part_text",
+    "pin_row",
     "rows_of",
 ]

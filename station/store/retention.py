@@ -20,7 +20,11 @@ The wall clock alone must never decide what goes: set a year ahead (an RTC reset
    and is not retired, so pruning never turns a checked instrument into an unchecked one;
    and the newest gauge study of each gated kind (`type-1`, `grr`) of every instrument not
    retired, because the study gate reads it (`station.core.studygate`): pruning an
-   `unacceptable` Type-1 would let the instrument measure the tolerances it failed.
+   `unacceptable` Type-1 would let the instrument measure the tolerances it failed;
+4. it is older than every open run of wrong PINs (`pin-failed` events of an operator after
+   their last right PIN or the QMS's last publication of them): the bench re-derives a
+   lockout from those events (`station.bench.pinledger`, 21 CFR 11.300(d)), so pruning them
+   would unlock an operator, or forgive failures that count towards the lock.
 
 The price of (3): a station that uses an instrument with neither bench checks nor a
 `calibrated` date keeps every record from that instrument's first retained use, and one
@@ -91,9 +95,19 @@ def _study_pins(conn: sqlite3.Connection) -> list[int]:
     return [int(seq) for inst, seq in rows if not _retired(conn, str(inst))]
 
 
+def _lockout_pins(conn: sqlite3.Connection) -> list[int]:
+    """The first wrong PIN of each operator's open run (rule 4)."""
+    rows = conn.execute(
+        "SELECT MIN(f.seq) FROM ix_pin f WHERE f.kind = 'pin-failed' AND f.seq > "
+        "COALESCE((SELECT MAX(r.seq) FROM ix_pin r WHERE r.operator = f.operator "
+        "AND r.kind IN ('pin-accepted', 'unlock')), 0) GROUP BY f.operator"
+    ).fetchall()
+    return [int(r[0]) for r in rows]
+
+
 def first_pinned_seq(conn: sqlite3.Connection) -> int | None:
-    """The lowest seq that rule (3) keeps, or None when nothing is pinned."""
-    pins: list[int] = _study_pins(conn)
+    """The lowest seq that rules (3) and (4) keep, or None when nothing is pinned."""
+    pins: list[int] = _study_pins(conn) + _lockout_pins(conn)
     for inst in _instruments(conn):
         check = conn.execute(
             "SELECT c.seq, r.ts FROM ix_check c JOIN records r ON r.seq = c.seq "

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from sqlite_utils import Database, Migrations
 
-from station.store.indexes import backfill_measurements, backfill_studies
+from station.store.indexes import backfill_measurements, backfill_pins, backfill_studies
 
 BUSY_TIMEOUT_S = 15.0
 # Keep the WAL file from staying large on the SD card after a burst (it is truncated to this
@@ -231,6 +231,21 @@ def _m0007_study_index(db: Database) -> None:
     )
     db.execute("CREATE INDEX ix_study_seq ON ix_study (seq)")
     backfill_studies(db.conn)
+
+
+@MIGRATIONS(name="0008_pin_index")
+def _m0008_pin_index(db: Database) -> None:
+    """The events of PIN lockouts by operator, so retention keeps an open run of wrong PINs
+    (issue 16); filled from the stored events once."""
+    db.execute(
+        """CREATE TABLE ix_pin (
+            operator TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            PRIMARY KEY (operator, seq)) WITHOUT ROWID"""
+    )
+    db.execute("CREATE INDEX ix_pin_seq ON ix_pin (seq)")
+    backfill_pins(db.conn)
 
 
 def connect(path: Path) -> Database:

@@ -411,6 +411,7 @@ class Store(
                 conn.execute("DELETE FROM ix_inspection WHERE seq <= ?", (end_seq,))
                 conn.execute("DELETE FROM ix_check WHERE seq <= ?", (end_seq,))
                 conn.execute("DELETE FROM ix_study WHERE seq <= ?", (end_seq,))
+                conn.execute("DELETE FROM ix_pin WHERE seq <= ?", (end_seq,))
                 conn.execute(
                     "INSERT INTO checkpoint (id, seq, hash, ts) VALUES (1, ?, ?, ?) "
                     "ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, "

@@ -28,6 +28,7 @@ def filled(db: Path) -> None:
                 s.append("instrument-check", instrument_check())
         s.append("study", study("CAL-0043", "unacceptable"))
         s.append("study", study("CAL-0043", "acceptable", kind="grr", tolerance=0.2))
+        s.append("event", {"kind": "pin-failed", "operator": "op-23", "detail": {}})
 
 
 def sql(db: Path, statement: str, *args: object) -> None:
@@ -62,6 +63,8 @@ def test_the_indexes_answer_what_the_records_hold(tmp_path: Path) -> None:
         ("UPDATE ix_value SET value = value + 1 WHERE seq = 3", "ix_value"),
         # The study gate reads ix_study: a study hidden from it would let a failed gauge in.
         ("DELETE FROM ix_study WHERE kind = 'type-1'", "ix_study"),
+        # Retention reads ix_pin: a wrong PIN hidden from it could be pruned, unlocking.
+        ("DELETE FROM ix_pin", "ix_pin"),
     ],
 )
 def test_verify_finds_an_index_row_that_does_not_match_its_record(
@@ -94,14 +97,17 @@ def test_a_store_from_before_the_measurement_index_gets_it_filled_on_open(
     assert after == before and len(after[0]) == 30
 
 
-def test_a_store_from_before_the_study_index_gets_it_filled_on_open(tmp_path: Path) -> None:
+def test_a_store_from_before_the_study_and_pin_indexes_gets_them_filled_on_open(
+    tmp_path: Path,
+) -> None:
     db = tmp_path / "s.db"
     filled(db)
     sql(db, "DROP TABLE ix_study")
-    sql(db, "DELETE FROM _sqlite_migrations WHERE name = '0007_study_index'")
+    sql(db, "DROP TABLE ix_pin")
+    sql(db, "DELETE FROM _sqlite_migrations WHERE name IN ('0007_study_index', '0008_pin_index')")
     with Store.open(db, site="plant-a", station="bench-01") as s:
         results = s.study_results("CAL-0043")
-        assert s.verify().ok
+        assert s.verify().ok  # ix_pin filled again too: verify recomputes every row
     assert [(r.kind, r.verdict) for r in results] == [
         ("grr", "acceptable"),
         ("type-1", "unacceptable"),

@@ -98,6 +98,32 @@ def test_pruning_keeps_the_newest_gauge_study_the_gate_reads(
         assert s.record(2) is None and s.verify().ok
 
 
+def test_pruning_keeps_an_open_run_of_wrong_pins_and_frees_it_when_the_qms_answers(
+    db_path: Path, clock: Any, mk: Any
+) -> None:
+    clock.step = timedelta(days=1)
+    with open_store(db_path, clock, retention_days=5) as s:
+        s.append("event", mk.event())
+        fail = {"kind": "pin-failed", "operator": "op-23", "detail": {"failures": 1}}
+        s.append("event", fail)  # seq 2
+        s.append("event", fail | {"detail": {"failures": 2}})
+        s.append("event", {"kind": "operator-locked", "operator": "op-23", "detail": {}})
+        for _ in range(20):
+            s.append("event", mk.event())
+        s.mark_delivered_upto(s.last_seq())
+        # 21 CFR 11.300(d): the lockout is re-derived from these events; pruning them
+        # would unlock op-23 at the next start.
+        assert s.prune(clock.now + timedelta(days=400)) == 1
+        assert s.record(2) is not None
+        # The QMS publishes op-23 again (a new PIN verifier): the run is closed, it may go.
+        s.apply_master("operator", "op-23", {"id": "op-23", "pin": "new"}, source="mqtt")
+        for _ in range(10):
+            s.append("event", mk.event())
+        s.mark_delivered_upto(s.last_seq())
+        assert s.prune(clock.now + timedelta(days=400)) > 0
+        assert s.record(2) is None and s.verify().ok
+
+
 def test_an_implausible_clock_is_flagged_once_per_open_and_ts_is_kept(
     db_path: Path, clock: Any, mk: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
