@@ -285,6 +285,20 @@ class Workflow:
         """The PIN for the pending signature (checked here: blocks for the scrypt cost)."""
         return signing.submit_pin(self.ctx, pin)
 
+    def sign_badge(self, raw: str) -> Notice:
+        """A scan in the signing dialog's badge field: a badge goes on as any scan; anything
+        else is refused without quoting it, since an operator may have typed the PIN there."""
+        ctx = self.ctx
+        ctx.refresh_master()
+        if ctx.state.sign_request is not None and not isinstance(
+            classify_scan(raw, ctx.master), OperatorScan
+        ):
+            return error(
+                "that was not a badge: scan your badge, then type the PIN in the PIN field",
+                "(what was typed is not shown: it may have been a PIN)",
+            )
+        return self.scan(raw)
+
     def cancel_signature(self) -> Notice:
         """Drop the pending signature: what needed it is not recorded."""
         return signing.cancel(self.ctx)

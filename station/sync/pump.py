@@ -36,7 +36,11 @@ def pump(
     """One turn of the loop; paho's error code of the last read (SUCCESS while connected).
 
     `received` counts the messages taken so far: another read follows while a read added
-    one (up to `max_reads`), so a burst is drained without a select() per packet.
+    one, so a burst is drained without a select() per packet, until `max_reads` messages
+    came in this turn. The cap counts messages, not calls: paho 2.x's `loop_read` ignores
+    its `max_packets` and reads up to as many packets as it has QoS 1 messages in flight
+    (`len(_out_messages) + len(_in_messages)`), so a bridge with a thousand acks
+    outstanding took ~20,000 records in one turn past its backpressure (issue 19).
     """
     sock = client.socket()
     if sock is None:
@@ -50,10 +54,12 @@ def pump(
         readable = [sock] if read else []  # closed under us: loop_read() reports it
     rc = MQTTErrorCode.MQTT_ERR_SUCCESS
     if sock in readable or buffered:
+        start = received()
         for _ in range(max(1, max_reads)):
             before = received()
             rc = client.loop_read()
-            if rc != MQTTErrorCode.MQTT_ERR_SUCCESS or received() == before:
+            got = received()
+            if rc != MQTTErrorCode.MQTT_ERR_SUCCESS or got == before or got - start >= max_reads:
                 break
     if client.socket() is not None and client.want_write():
         client.loop_write()

@@ -60,7 +60,8 @@ class PinDialog(ModalScreen[Notice | None]):
             yield Static(styled("ELECTRONIC SIGNATURE", "bold"), classes="dialog-title")
             yield Static("", id="statement")
             yield Static("", id="prompt")
-            yield Input(placeholder="scan the badge", id="badge")
+            # Masked too: an operator who types the PIN here must not show it to the bench.
+            yield Input(placeholder="scan the badge", password=True, id="badge")
             yield Input(placeholder="PIN (not shown), then Enter", password=True, id="pin")
             yield Static("Enter: sign    Esc: cancel (nothing is recorded)", classes="hint")
             yield Static("", id="dialog-notice")
@@ -101,7 +102,7 @@ class PinDialog(ModalScreen[Notice | None]):
         text = event.value.strip(" \t\r\n")
         event.input.value = ""
         if text:
-            notice = self.call(lambda: self.wf.scan(text))
+            notice = self.call(lambda: self.wf.sign_badge(text))
             self._after(notice)
 
     @on(Input.Submitted, "#pin")

@@ -12,30 +12,16 @@ station's master data: the loop closes.
 from __future__ import annotations
 
 import itertools
-import json
-import sqlite3
-from contextlib import closing
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sim.net import wait_until
 from station.demo.environment import demo_zone
 from station.schemas import schema_errors
 from tests.demo.test_demo_calibration import series
+from tests.helpers.central import wait_for_central
 from tests.helpers.demo_bench import Bench, demo_bench
-
-
-def central_records(db: Path) -> list[dict[str, Any]]:
-    if not db.exists():
-        return []
-    with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)) as conn:
-        try:
-            rows = conn.execute("SELECT payload FROM records ORDER BY seq").fetchall()
-        except sqlite3.OperationalError:  # the central has not created its tables yet
-            return []
-    return [json.loads(p) for (p,) in rows]
 
 
 def drifted_calibration(bench: Bench) -> None:
@@ -60,14 +46,7 @@ def test_a_calibration_and_its_suspect_reach_the_central_and_its_answer_comes_ba
     with demo_bench(tmp_path / "demo", with_sync=True) as bench:
         drifted_calibration(bench)
         last_seq = bench.store.last_seq()
-        db = bench.env.workdir / "central.db"
-
-        def arrived() -> bool:
-            recs = central_records(db)
-            return bool(recs) and max(r["seq"] for r in recs) >= last_seq
-
-        wait_until(f"the central to hold every record up to #{last_seq}", arrived, 30)
-        recs = central_records(db)
+        recs = wait_for_central(bench.env.workdir / "central.db", last_seq)
         assert [r["seq"] for r in recs] == list(range(1, len(recs) + 1))  # once each, no gap
         for a, b in itertools.pairwise(recs):
             assert b["prev"] == a["hash"]

@@ -59,6 +59,12 @@ async def test_the_pin_dialog_shows_the_meaning_and_never_the_pin(signing_harnes
         assert "I sign this nonconformance report as its author" in screen
         assert "A. Inspector (op-17)" in screen and "authorship" in screen
         assert "scan your badge again" in screen  # the first signing: badge and PIN
+        # The PIN typed into the badge field by mistake: masked, refused without quoting it.
+        await pilot.press(*PIN)
+        look()
+        await pilot.press("enter")
+        await h.until(pilot, lambda: "that was not a badge" in h.text(), "the refused badge")
+        look()
         await h.scan(pilot, "B-1017")  # the serial scanner: the dialog follows
         await h.until(pilot, lambda: "type your PIN" in h.text(), "the PIN step")
         await pilot.press(*"000000")

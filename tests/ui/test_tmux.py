@@ -8,22 +8,16 @@ to today (calibration and qualification valid for months).
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
-import sys
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from sim.net import wait_until
 from sim.serial_gauge import SerialGaugeSim
 from station.schemas import schema_errors
 from station.store import Store
-
-STATION = Path(sys.executable).with_name("station")
+from tests.helpers.terminal import STATION, Tmux
 
 
 def write_master(folder: Path) -> None:
@@ -77,53 +71,11 @@ def write_master(folder: Path) -> None:
         (folder / name).write_text(json.dumps(doc, indent=2), encoding="utf-8")
 
 
-class Tmux:
-    """One tmux server on a private socket, one session running the bench."""
-
-    def __init__(self) -> None:
-        self.socket = f"station-test-{uuid.uuid4().hex[:8]}"
-
-    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            ["tmux", "-L", self.socket, "-f", "/dev/null", *args],
-            capture_output=True,
-            text=True,
-            check=check,
-            timeout=10,
-        )
-
-    def screen(self) -> str:
-        return self.run("capture-pane", "-p", "-t", "bench").stdout
-
-    def alive(self) -> bool:
-        return self.run("has-session", "-t", "bench", check=False).returncode == 0
-
-    def wait(self, pred: Callable[[str], bool], what: str, timeout: float = 15.0) -> str:
-        """Poll the pane until `pred` holds; the screen that matched (or the last, on failure)."""
-        text = ""
-
-        def shows() -> bool:
-            nonlocal text
-            text = self.screen()
-            return pred(text)
-
-        try:
-            wait_until(what, shows, timeout)
-        except TimeoutError as exc:
-            raise AssertionError(f"{exc}; screen:\n{text}") from None
-        return text
-
-    def type(self, text: str) -> None:
-        self.run("send-keys", "-t", "bench", "-l", text)
-        self.run("send-keys", "-t", "bench", "Enter")
-
-
 @pytest.fixture
 def tmux() -> Iterator[Tmux]:
-    assert shutil.which("tmux"), "tmux is required for this test (apt-get install tmux)"
-    t = Tmux()
+    t = Tmux("bench")
     yield t
-    t.run("kill-server", check=False)
+    t.kill_server()
 
 
 def test_bench_in_a_real_terminal_completes_an_inspection(tmp_path: Path, tmux: Tmux) -> None:
@@ -138,7 +90,7 @@ def test_bench_in_a_real_terminal_completes_an_inspection(tmp_path: Path, tmux: 
             encoding="utf-8",
         )
         command = f"env TERM=linux {STATION} bench -c {cfg}"
-        tmux.run("new-session", "-d", "-s", "bench", "-x", "80", "-y", "24", command)
+        tmux.start(command)
         idle = tmux.wait(lambda s: "S C A N   Y O U R   B A D G E" in s, "the idle screen")
         assert "bench-tmux" in idle and "caliper" in idle
         tmux.wait(lambda s: "link ok" in s, "the caliper connected")
@@ -151,11 +103,10 @@ def test_bench_in_a_real_terminal_completes_an_inspection(tmp_path: Path, tmux: 
         gauge.press_button()
         # The verdict is drawn first and the table one frame later (`BenchApp.apply`).
         tmux.wait(lambda s: "length #1: 10.02 mm" in s and "10.02 PASS" in s, "the reading")
-        tmux.run("send-keys", "-t", "bench", "C-p")  # the chamfer attribute: pass
+        tmux.key("C-p")  # the chamfer attribute: pass
         done = tmux.wait(lambda s: "part PN-700 ACCEPTED" in s, "the result banner")
         assert "chamfer" in done
-        tmux.run("send-keys", "-t", "bench", "C-q")
-        wait_until("the bench quitting on Ctrl+Q", lambda: not tmux.alive(), 10)
+        tmux.quit_bench()
     with Store.open(tmp_path / "data" / "station.db", site="plant-a", station="bench-tmux") as st:
         recs = [r.envelope() for r in st.records()]
     for env in recs:
