@@ -58,7 +58,7 @@ def complete(
         else None,
     )
     st.draft = None
-    st.redo = None
+    st.redo = st.redo_reason = None
     review = override.review(ctx, rec, overrides)  # the NC for review of an override
     st.last_key = (m.characteristic, m.sample)
     st.last_measurement = m

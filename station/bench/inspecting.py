@@ -10,7 +10,9 @@ replaced reading stays in the audit trail (`reading-replaced` event, 21 CFR 11.1
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
+from station.bench import signing
 from station.bench.completion import complete
 from station.bench.context import BenchContext
 from station.bench.draft import Draft, PartInfo
@@ -19,6 +21,7 @@ from station.bench.state import Mode
 from station.core.gate import assess_operator
 from station.core.inspection import Measurement, measure_attribute, plan_result
 from station.core.scan import PartScan
+from station.core.signing import REDO_REASONS
 from station.store import StorageBudgetExceeded, StoreError
 
 
@@ -77,7 +80,7 @@ def start(ctx: BenchContext, s: PartScan) -> Notice:
     st.draft = draft
     st.plan = s.plan
     st.mode = Mode.INSPECTING
-    st.redo = None
+    st.redo = st.redo_reason = None
     st.last_key = None
     st.last_measurement = None
     where = f" serial {s.serial}" if s.serial else ""
@@ -103,7 +106,9 @@ def judge_attribute(ctx: BenchContext, passed: bool) -> Notice:
     return accept(ctx, m)
 
 
-def accept(ctx: BenchContext, m: Measurement) -> Notice:
+def accept(
+    ctx: BenchContext, m: Measurement, signatures: list[dict[str, Any]] | None = None
+) -> Notice:
     """Record `m` in the draft (or complete the inspection), then show it.
 
     The new draft is built aside and becomes the state only once the store committed it
@@ -117,15 +122,31 @@ def accept(ctx: BenchContext, m: Measurement) -> Notice:
     key = (m.characteristic, m.sample)
     old = d.measurements.get(key)
     new = dataclasses.replace(d, measurements={**d.measurements, key: m})
-    replaced = (
-        None
-        if old is None
-        # The replaced value stays in the audit trail (21 CFR 11.10(e) spirit).
-        else ctx.event_body(
-            "reading-replaced", plan=d.plan.id, part=d.part.body(), old=old.body(), new=m.body()
-        )
-    )
     label = f"{m.characteristic} #{m.sample}"
+    replaced = None
+    if old is not None:
+        if signatures is None and signing.needs(ctx, "redo"):
+            # 21 CFR 11.10(e)/11.50: the replacement is signed, with its reason, before the
+            # new value counts; cancelled, the old one stays and the redo stays armed.
+            return signing.request(
+                ctx,
+                "redo",
+                f"replacement of {label} ({_shown(old)} by {_shown(m)})",
+                lambda sigs: accept(ctx, m, sigs),
+                again="take the reading again",
+            )
+        code, note = st.redo_reason or (None, "")
+        # The replaced value stays in the audit trail (21 CFR 11.10(e) spirit).
+        replaced = ctx.event_body(
+            "reading-replaced",
+            plan=d.plan.id,
+            part=d.part.body(),
+            old=old.body(),
+            new=m.body(),
+            **({"reason": code, "note": note} if code else {}),
+        )
+        if signatures:
+            replaced["signatures"] = signatures
     try:
         if plan_result(new.plan, new.measurements.values()) is not None:
             return complete(ctx, new, replaced, m)
@@ -137,24 +158,39 @@ def accept(ctx: BenchContext, m: Measurement) -> Notice:
     except StoreError as exc:
         return error(f"{label} NOT recorded: the record store failed; take it again", str(exc))
     st.draft = new
-    st.redo = None
+    st.redo = st.redo_reason = None
     st.last_key = key
     st.last_measurement = m
-    shown = f"{m.value:g} {m.unit}" if m.kind == "variable" else m.verdict
-    text = f"{label}: {shown} -> {m.verdict.upper()}"
+    text = f"{label}: {_shown(m)} -> {m.verdict.upper()}"
     if m.verdict == "fail":
         return bad_news(text)
     return Notice("ok" if m.verdict == "pass" else "warn", text, recorded=True)
 
 
-def redo(ctx: BenchContext) -> Notice:
-    """Let the next value replace the last one taken (before completion)."""
+def _shown(m: Measurement) -> str:
+    return f"{m.value:g} {m.unit}" if m.kind == "variable" else m.verdict
+
+
+def redo_needs_reason(ctx: BenchContext) -> bool:
+    """True when a redo is signed (`[signatures] required` lists "redo"): it needs a code."""
+    return signing.needs(ctx, "redo")
+
+
+def redo(ctx: BenchContext, reason: str | None = None, note: str = "") -> Notice:
+    """Let the next value replace the last one taken (before completion); with `reason`
+    (one of `REDO_REASONS`, required when redos are signed) and a free `note`."""
     st = ctx.state
     if st.draft is None or st.last_key is None or st.last_key not in st.draft.measurements:
         return error("nothing to redo: no reading taken in this inspection yet")
+    if reason is None and redo_needs_reason(ctx):
+        return error("a redo is signed here: give its reason", "codes: " + ", ".join(REDO_REASONS))
+    if reason is not None and reason not in REDO_REASONS:
+        return error(f"unknown redo reason {reason!r}", "codes: " + ", ".join(REDO_REASONS))
     st.redo = st.last_key
+    st.redo_reason = None if reason is None else (reason, note.strip())
     c, s = st.last_key
-    return info(f"the next value replaces {c} #{s}")
+    text = f"the next value replaces {c} #{s}"
+    return ok(f"{text} ({reason})") if reason is not None else info(text)
 
 
 def abandon(ctx: BenchContext) -> Notice:
@@ -178,9 +214,9 @@ def abandon(ctx: BenchContext) -> Notice:
         ),
     )
     st.draft = None
-    st.redo = None
+    st.redo = st.redo_reason = None
     st.mode = Mode.READY if st.operator else Mode.IDLE
     return warn(f"inspection of part {d.part.number} abandoned")
 
 
-__all__ = ["abandon", "accept", "judge_attribute", "redo", "start"]
+__all__ = ["abandon", "accept", "judge_attribute", "redo", "redo_needs_reason", "start"]

@@ -61,6 +61,7 @@ class BenchState:
     draft: Draft | None = None
     selected_instrument: Instrument | None = None  # scanned, bound on its next reading
     redo: tuple[str, int] | None = None  # the next value replaces this sample
+    redo_reason: tuple[str, str] | None = None  # (code, note) given for that redo
     last_key: tuple[str, int] | None = None
     last_measurement: Measurement | None = None
     last_inspection: Record | None = None

@@ -249,13 +249,20 @@ class Workflow:
             return studying.decision(self.ctx, passed)
         return inspecting.judge_attribute(self.ctx, passed)
 
-    def redo(self) -> Notice:
-        """Let the next value replace the last one taken (before completion)."""
+    def redo(self, reason: str | None = None, note: str = "") -> Notice:
+        """Let the next value replace the last one taken (before completion); `reason` (a
+        code of `REDO_REASONS`) is required when `[signatures] required` lists "redo"."""
         if self.ctx.state.sign_request is not None:
             return signing.busy(self.ctx)
         if self.ctx.state.study is not None and self.ctx.state.mode is Mode.STUDY:
             return studying.redo(self.ctx)
-        return inspecting.redo(self.ctx)
+        return inspecting.redo(self.ctx, reason, note)
+
+    def redo_needs_reason(self) -> bool:
+        """True when a redo of an inspection reading is signed and so needs a reason code."""
+        st = self.ctx.state
+        in_study = st.study is not None and st.mode is Mode.STUDY
+        return not in_study and inspecting.redo_needs_reason(self.ctx)
 
     def abandon(self) -> Notice:
         """Abandon the inspection in progress (recorded as an event, never silently)."""

@@ -57,6 +57,16 @@ _NOUN: dict[SignAction, str] = {
     "redo": "replacement of a reading",
     "spc-ack": "assignable cause of the SPC signal",
 }
+# Why a reading was taken again (`[signatures] required` lists "redo": the replacement is
+# signed with one of these). A closed list, so the QMS can count them; the free text beside
+# it says the rest.
+REDO_REASONS: tuple[str, ...] = (
+    "misread",  # the value shown or sent was not the one measured
+    "not-seated",  # the gauge or the part was not seated / positioned
+    "wrong-sample",  # taken on the wrong part, feature or sample
+    "dirty",  # dirt, burr or coolant on the part or the gauge faces
+    "other",
+)
 _ROLE: dict[Meaning, str] = {
     "authorship": "its author",
     "review": "its reviewer",
@@ -315,6 +325,7 @@ def approver_problems(
 
 __all__ = [
     "OVERRIDE_REASONS",
+    "REDO_REASONS",
     "SIGN_ACTIONS",
     "Meaning",
     "Method",

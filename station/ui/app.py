@@ -43,6 +43,7 @@ from station.bench.inputs import (
 from station.bench.notice import Notice, error, info, warn
 from station.bench.workflow import Mode, Workflow, poll_targets
 from station.core.caldue import DEFAULT_HORIZON_DAYS
+from station.core.signing import REDO_REASONS
 from station.settings import Config
 from station.store import Record, Store, StoreError
 from station.ui import outcome
@@ -453,9 +454,25 @@ class BenchApp(App[int]):
         self.apply(self._call(lambda: self.wf.judge_attribute(passed)))
 
     def action_redo(self) -> None:
-        """r: the next value replaces the last one."""
+        """Ctrl+R: the next value replaces the last one (with a reason code, where signed)."""
         self._touch()
-        self.apply(self._call(self.wf.redo))
+        if not self.wf.redo_needs_reason():
+            self.apply(self._call(self.wf.redo))
+            return
+
+        def closed(notice: Notice | None) -> None:
+            if notice is not None:
+                self.apply(notice)
+
+        dialog = CodeDialog(
+            "REDO A READING (signed)",
+            ["why is the last reading taken again?  Esc: no redo"],
+            REDO_REASONS,
+            "note (optional), Enter",
+            lambda code, note: self._call(lambda: self.wf.redo(code, note)),
+            cancellable=True,
+        )
+        self.push_screen(dialog, closed)
 
     def action_poll(self) -> None:
         """space / Enter on empty: ask the poll input the next characteristic needs."""

@@ -60,7 +60,10 @@ class CodeDialog(ModalScreen[Notice]):
         codes: the choices.
         prompt: the placeholder of the text field.
         submit: called with (code, text); an "ok" Notice closes the dialog with it.
+        cancellable: Esc closes it with None (a mandatory dialog has no way out but a code).
     """
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(
         self,
@@ -69,8 +72,11 @@ class CodeDialog(ModalScreen[Notice]):
         codes: Sequence[str],
         prompt: str,
         submit: Callable[[str, str], Notice],
+        *,
+        cancellable: bool = False,
     ) -> None:
         super().__init__()
+        self.cancellable = cancellable
         self.title_text = title
         self.lines = list(lines)
         self.codes = list(codes)
@@ -117,6 +123,11 @@ class CodeDialog(ModalScreen[Notice]):
 
     def _tell(self, text: Text) -> None:
         self.query_one("#dialog-notice", Static).update(text)
+
+    def action_cancel(self) -> None:
+        """Esc: close without a code, where the dialog may be left."""
+        if self.cancellable:
+            self.dismiss(None)
 
 
 class HistoryScreen(ModalScreen[None]):

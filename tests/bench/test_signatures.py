@@ -476,6 +476,42 @@ def test_the_assignable_cause_of_an_spc_signal_is_signed(
     assert [s["operator"] for s in signal.body["signatures"]] == ["op-17"]
 
 
+def test_a_redo_is_signed_with_its_reason_and_cancelling_keeps_the_old_value(
+    store: Store, signed_config: Config, clock: SettableClock, rd: RD, swf: Workflow
+) -> None:
+    redo = dataclasses.replace(
+        signed_config,
+        signatures=dataclasses.replace(signed_config.signatures, required=("redo",)),
+    )
+    wf = Workflow(store, redo, clock)
+    wf.scan("B-1017")
+    wf.scan("PN-778")
+    wf.scan("CAL-0042")
+    assert caliper(wf, rd, 12.39).recorded
+    assert wf.redo_needs_reason()
+    n = wf.redo()  # a signed redo names why
+    assert n.refused and "misread" in n.lines()[-1]
+    assert wf.redo("typo").refused
+    assert wf.redo("not-seated", "part tilted in the V-block").level == "ok"
+    n = caliper(wf, rd, 12.35)
+    assert "I sign this replacement of a reading as its author" in n.text, n.lines()
+    assert "bore-dia #1 (12.39 mm by 12.35 mm)" in n.text
+    assert wf.cancel_signature().level == "warn"
+    assert events(store, "reading-replaced") == []
+    draft = store.load_draft()
+    assert draft is not None and "12.39" in str(draft)  # the old value still counts
+    n = caliper(wf, rd, 12.35)  # the redo stays armed: asked again
+    wf.scan("B-1017")
+    assert wf.sign(PIN_17).level == "ok"
+    [ev] = events(store, "reading-replaced")
+    detail = ev.body["detail"]
+    assert (detail["old"]["value"], detail["new"]["value"]) == (12.39, 12.35)
+    assert (detail["reason"], detail["note"]) == ("not-seated", "part tilted in the V-block")
+    [sig] = ev.body["signatures"]
+    assert (sig["operator"], sig["meaning"], sig["method"]) == ("op-17", "authorship", "badge+pin")
+    assert store.verify().ok
+
+
 def test_a_request_left_waiting_past_the_timeout_needs_the_badge_again(
     swf: Workflow, store: Store, clock: SettableClock, rd: RD
 ) -> None:

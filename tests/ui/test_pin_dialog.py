@@ -149,3 +149,38 @@ async def test_the_override_on_screen_author_then_approver(cfg: Config, sims: Si
         assert [s["meaning"] for s in ov["body"]["signatures"]] == ["authorship", "approval"]
     finally:
         store.close()
+
+
+@pytest.mark.asyncio
+async def test_a_signed_redo_asks_its_reason_then_the_pin(cfg: Config, sims: Sims) -> None:
+    signed = dataclasses.replace(cfg, signatures=SignatureSettings(required=("redo",)))
+    store = open_store(signed, fixed_clock)
+    try:
+        doc = store.master_doc("operator", "op-17")
+        assert doc is not None
+        pin = make_verifier(PIN, salt=b"ui-test-salt-16b", n=16, r=1, p=1)
+        store.apply_master("operator", "op-17", doc | {"pin": pin}, source="mqtt")
+        h = Harness(signed, sims, store)
+        async with h.run() as pilot:
+            await h.ready(pilot)
+            await h.scans(pilot, "B-1017", "PN-778", "CAL-0042")
+            await h.push(pilot, "12.390")
+            await pilot.press("ctrl+r")
+            await h.until(pilot, lambda: "REDO A READING" in h.text(), "the reason dialog")
+            assert "not-seated" in h.text()
+            await pilot.press("down", "enter")  # "not-seated", then the note field
+            await pilot.press(*"tilted", "enter")
+            await h.until(pilot, lambda: "REDO A READING" not in h.text(), "the dialog closed")
+            await h.push(pilot, "12.350")
+            await h.until(pilot, lambda: isinstance(h.app.screen, PinDialog), "the PIN dialog")
+            assert "I sign this replacement of a reading as its author" in h.text()
+            await h.scan(pilot, "B-1017")
+            await h.until(pilot, lambda: "type your PIN" in h.text(), "the PIN step")
+            await pilot.press(*PIN, "enter")
+            await h.until(pilot, lambda: "reading-replaced" in h.events(), "the redo recorded")
+        [ev] = [r for r in h.records() if r["body"].get("kind") == "reading-replaced"]
+        assert ev["body"]["detail"]["reason"] == "not-seated"
+        assert ev["body"]["detail"]["note"] == "tilted"
+        assert [s["method"] for s in ev["body"]["signatures"]] == ["badge+pin"]
+    finally:
+        store.close()
