@@ -30,7 +30,14 @@ def test_the_shipped_procedures_validate_and_convert() -> None:
     docs, problems = load_master_dir(SHIPPED)
     assert problems == []
     snap = master_snapshot(docs)
-    assert [p.id for p in snap.procedures] == ["CP-BALANCE", "CP-CALIPER", "CP-TORQUE-WRENCH"]
+    assert [p.id for p in snap.procedures] == [
+        "CP-BALANCE", "CP-CALIPER", "CP-TORQUE-WRENCH", "GRR-CALIPER", "T1-CALIPER",
+    ]  # fmt: skip
+    t1, grr = snap.released_procedure("T1-CALIPER"), snap.released_procedure("GRR-CALIPER")
+    assert t1 is not None and (t1.kind, t1.readings, t1.tolerance) == ("type-1", 50, 0.1)
+    # AIAG MSA 4th ed.'s layout: 10 parts x 3 appraisers x 3 trials, its default limits.
+    assert grr is not None and (grr.parts, grr.appraisers, grr.trials) == (10, 3, 3)
+    assert dict(grr.limits) == {"pct_grr": 10.0, "pct_grr_conditional": 30.0, "ndc": 5.0}
     wrench = snap.released_procedure("CP-TORQUE-WRENCH")
     assert wrench is not None and wrench.kind == "calibration" and wrench.interval_days == 365
     assert wrench.points[0] == PointSpec(
