@@ -17,7 +17,8 @@ Tables (docs/central.md, "Integration"):
 - `station_status`: per station, the delivered (acknowledgeable) seq and its hash, computed
   in the database (`store.ADVANCE_SQL`), and the last status message (birth/will).
 - Views flatten the bodies for a BI tool or the plant's QMS: `inspections`, `measurements`,
-  `instrument_checks`, `calibrations`, `studies`, `nonconformances`, `suspects`, `events`.
+  `instrument_checks`, `calibrations`, `studies`, `nonconformances`, `suspects`, `events`,
+  `signatures` (one row per signature manifestation of any record).
 """
 
 from __future__ import annotations
@@ -171,6 +172,24 @@ EXCEPTION WHEN feature_not_supported OR syntax_error THEN
     RAISE NOTICE 'lz4 compression not available here: records stay compressed with pglz';
 END
 $$;
+""",
+    ),
+    (
+        4,
+        "signatures view",
+        # 21 CFR 11.50: each electronic signature's manifestation (printed name, date and
+        # time, meaning), one row per signature of any record (nonconformance, calibration,
+        # study, event: a signed redo, override or SPC cause), for the QMS's review and its
+        # reports; the record itself keeps it inside the hashed body (11.70).
+        """
+CREATE VIEW signatures AS
+SELECT r.id AS record_id, r.site, r.station, r.seq, r.type, r.body->>'kind' AS kind,
+       s.ordinality AS position, s.sig->>'operator' AS operator, s.sig->>'name' AS name,
+       s.sig->>'meaning' AS meaning, (s.sig->>'ts')::timestamptz AS ts,
+       s.sig->>'method' AS method
+FROM records r
+CROSS JOIN LATERAL jsonb_array_elements(r.body->'signatures') WITH ORDINALITY AS s(sig, ordinality)
+WHERE jsonb_typeof(r.body->'signatures') = 'array';
 """,
     ),
 )

@@ -138,3 +138,53 @@ def test_rejects_are_kept_with_their_reason(pg_dsn: str) -> None:
     rows = query(pg_dsn, "SELECT topic, reason FROM rejects")
     assert rows[0][0] == "qms/v1/plant-a/bench-01/record/event"
     assert "not acceptable JSON" in str(rows[0][1])
+
+
+def test_the_views_flatten_the_bodies_and_list_every_signature(pg_dsn: str, tmp_path: Any) -> None:
+    # What a BI tool or the QMS reads (docs/central.md, "Integration"); the signatures view
+    # is the 21 CFR 11.50 manifestation of each signature, one row each.
+    from station.store import Store
+    from tests.helpers import records as mk
+
+    def sig(op: str, name: str, method: str) -> dict[str, Any]:
+        ts = "2026-11-21T09:00:01.000Z"
+        return {"operator": op, "name": name, "meaning": "authorship", "ts": ts, "method": method}
+
+    with Store.open(tmp_path / "s.db", site="plant-a", station="bench-01") as s:
+        recs = [
+            s.append("inspection", mk.inspection(mk.measurement(), mk.measurement("seat-dia"))),
+            s.append("study", mk.study() | {"signatures": [sig("op-17", "A. Inspector", "pin")]}),
+            s.append(
+                "event",
+                mk.event("reading-replaced")
+                | {"signatures": [sig("op-23", "B. Trainee", "badge+pin")]},
+            ),
+        ]
+        valid = [
+            check_record(f"qms/v1/plant-a/bench-01/record/{r.type}", r.payload()) for r in recs
+        ]
+    assert all(isinstance(v, Valid) for v in valid), valid
+    store = open_store(pg_dsn)
+    store.ingest([v for v in valid if isinstance(v, Valid)], [])
+    assert query(pg_dsn, "SELECT count(*) FROM measurements") == [(2,)]
+    assert query(pg_dsn, "SELECT kind, instrument, verdict FROM studies") == [
+        ("type-1", "CAL-0042", "unacceptable")
+    ]
+    rows = query(
+        pg_dsn,
+        "SELECT record_id, type, kind, position, operator, name, meaning, method"
+        " FROM signatures ORDER BY seq",
+    )
+    assert rows == [
+        (recs[1].id, "study", "type-1", 1, "op-17", "A. Inspector", "authorship", "pin"),
+        (
+            recs[2].id,
+            "event",
+            "reading-replaced",
+            1,
+            "op-23",
+            "B. Trainee",
+            "authorship",
+            "badge+pin",
+        ),
+    ]
