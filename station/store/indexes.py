@@ -130,55 +130,53 @@ def insert_rows(conn: sqlite3.Connection, rows: Rows) -> None:
             conn.executemany(INSERT[table], items)
 
 
-def backfill_measurements(conn: sqlite3.Connection, batch: int = 2000) -> int:
-    """Fill `ix_measurement` and `ix_inspection.part` from the stored inspections (the
-    migration that adds them); keyset pages, so memory stays flat at a million records."""
-    after, done = 0, 0
+def _bodies(
+    conn: sqlite3.Connection, record_type: str, batch: int = 2000
+) -> Iterator[list[tuple[int, dict[str, Any]]]]:
+    """The stored records of `record_type` as pages of (seq, body): keyset pages, so a
+    migration's backfill keeps memory flat at a million records."""
+    after = 0
     while True:
         page = conn.execute(
-            "SELECT seq, envelope FROM records WHERE type = 'inspection' AND seq > ? "
-            "ORDER BY seq LIMIT ?",
-            (after, batch),
+            "SELECT seq, envelope FROM records WHERE type = ? AND seq > ? ORDER BY seq LIMIT ?",
+            (record_type, after, batch),
         ).fetchall()
         if not page:
-            return done
-        for seq, text in page:
-            body = json.loads(text)["body"]
-            conn.executemany(INSERT["ix_measurement"], list(measurement_rows(int(seq), body)))
+            return
+        yield [(int(seq), json.loads(text)["body"]) for seq, text in page]
+        after = int(page[-1][0])
+
+
+def backfill_measurements(conn: sqlite3.Connection) -> int:
+    """Fill `ix_measurement` and `ix_inspection.part` from the stored inspections (the
+    migration that adds them)."""
+    done = 0
+    for page in _bodies(conn, "inspection"):
+        for seq, body in page:
+            conn.executemany(INSERT["ix_measurement"], list(measurement_rows(seq, body)))
             conn.execute("UPDATE ix_inspection SET part = ? WHERE seq = ?", (part_text(body), seq))
         done += len(page)
-        after = int(page[-1][0])
+    return done
 
 
 def backfill_studies(conn: sqlite3.Connection) -> int:
     """Fill `ix_study` from the stored study records (the migration that adds it)."""
-    rows = [
-        (str(body["instrument"]), str(body["kind"]), int(seq))
-        for seq, text in conn.execute(
-            "SELECT seq, envelope FROM records WHERE type = 'study' ORDER BY seq"
-        )
-        for body in (json.loads(text)["body"],)
-    ]
-    conn.executemany(INSERT["ix_study"], rows)
-    return len(rows)
+    done = 0
+    for page in _bodies(conn, "study"):
+        rows = [(str(b["instrument"]), str(b["kind"]), seq) for seq, b in page]
+        conn.executemany(INSERT["ix_study"], rows)
+        done += len(rows)
+    return done
 
 
-def backfill_pins(conn: sqlite3.Connection, batch: int = 2000) -> int:
-    """Fill `ix_pin` from the stored events (the migration that adds it); keyset pages."""
-    after, done = 0, 0
-    while True:
-        page = conn.execute(
-            "SELECT seq, envelope FROM records WHERE type = 'event' AND seq > ? "
-            "ORDER BY seq LIMIT ?",
-            (after, batch),
-        ).fetchall()
-        if not page:
-            return done
-        rows = [pin_row(int(seq), json.loads(text)["body"]) for seq, text in page]
-        found = [r for r in rows if r is not None]
+def backfill_pins(conn: sqlite3.Connection) -> int:
+    """Fill `ix_pin` from the stored events (the migration that adds it)."""
+    done = 0
+    for page in _bodies(conn, "event"):
+        found = [r for r in (pin_row(seq, body) for seq, body in page) if r is not None]
         conn.executemany(INSERT["ix_pin"], found)
         done += len(found)
-        after = int(page[-1][0])
+    return done
 
 
 def _row_hash(table: str, row: tuple[Any, ...]) -> int:

@@ -19,7 +19,6 @@ Every wait observes the screen or the central's database with a deadline.
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -33,7 +32,7 @@ from sim.net import wait_until
 from sim.serial_gauge import SerialGaugeSim
 from sim.supervisor import Supervisor
 from tests.helpers.central import central_records, contract_errors
-from tests.helpers.terminal import STATION, Tmux, pin_verifier
+from tests.helpers.terminal import STATION, Tmux, pin_verifier, write_bench_master
 
 pytestmark = [pytest.mark.mosquitto]
 
@@ -47,52 +46,12 @@ BULLET = "\N{BULLET}"  # how Textual's password Input draws each character
 
 
 def write_master(folder: Path) -> None:
-    """Two operators with PIN verifiers, a caliper and a one-characteristic plan; dates
-    relative to today (the bench runs on the real clock)."""
-    later = (datetime.now(UTC).date() + timedelta(days=180)).isoformat()
-    qual = [{"code": "DIM-2", "expires": later}]
-    operator = {"schema": "qms.master/operator@1", "active": True, "qualifications": qual}
-    docs: dict[str, dict[str, Any]] = {
-        "operator-op-70.json": operator
-        | {"id": "op-70", "name": "T. Terminal", "badge": "B-7001", "pin": pin_verifier(PIN_70)},
-        "operator-op-71.json": operator
-        | {"id": "op-71", "name": "U. Locked", "badge": "B-7101", "pin": pin_verifier(PIN_71)},
-        "instrument-CAL-7.json": {
-            "schema": "qms.master/instrument@1",
-            "id": "CAL-7",
-            "type": "caliper",
-            "status": "active",
-            "cal_due": later,
-            "unit": "mm",
-            "resolution": 0.01,
-            "u": 0.01,
-            "mpe": 0.03,
-        },
-        "plan-P-7001-A.json": {
-            "schema": "qms.master/plan@1",
-            "id": "P-7001",
-            "rev": "A",
-            "status": "released",
-            "title": "Spacer SP-7",
-            "part_numbers": ["PN-700"],
-            "qualifications": ["DIM-2"],
-            "instruction": "WI-7001 rev A",
-            "characteristics": [
-                {
-                    "id": "length",
-                    "kind": "variable",
-                    "nominal": 10.0,
-                    "lsl": 9.9,
-                    "usl": 10.1,
-                    "unit": "mm",
-                    "instrument_type": "caliper",
-                }
-            ],
-        },
+    """Two operators with PIN verifiers, a caliper and a one-characteristic plan."""
+    ops = {
+        "op-70": {"name": "T. Terminal", "badge": "B-7001", "pin": pin_verifier(PIN_70)},
+        "op-71": {"name": "U. Locked", "badge": "B-7101", "pin": pin_verifier(PIN_71)},
     }
-    folder.mkdir(parents=True)
-    for name, doc in docs.items():
-        (folder / name).write_text(json.dumps(doc, indent=2), encoding="utf-8")
+    write_bench_master(folder, ops)
 
 
 def write_config(path: Path, port: int, gauge: Path) -> None:

@@ -10,12 +10,15 @@ QMS integrator does: `station pin-hash` with the PIN on stdin.
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sim.net import wait_until
 
@@ -133,4 +136,37 @@ def pin_verifier(pin: str, ln: int = 15) -> str:
     return verifier
 
 
-__all__ = ["STATION", "Tmux", "pin_verifier"]
+def write_bench_master(
+    folder: Path, operators: dict[str, dict[str, Any]], *, chamfer: bool = False
+) -> None:
+    """The master data of a terminal test, dated from today (the bench runs on the real
+    clock): `operators` (id -> name, badge, pin...; each holds DIM-2), caliper CAL-7 and plan
+    P-7001 for part PN-700: length 10 +/- 0.1 mm by caliper (and a chamfer attribute)."""
+    later = (datetime.now(UTC).date() + timedelta(days=180)).isoformat()
+    length = {
+        "id": "length", "kind": "variable", "nominal": 10.0, "lsl": 9.9, "usl": 10.1,
+        "unit": "mm", "instrument_type": "caliper",
+    }  # fmt: skip
+    docs: dict[str, dict[str, Any]] = {}
+    for oid, fields in operators.items():
+        docs[f"operator-{oid}.json"] = {
+            "schema": "qms.master/operator@1", "id": oid, "active": True,
+            "qualifications": [{"code": "DIM-2", "expires": later}], **fields,
+        }  # fmt: skip
+    docs["instrument-CAL-7.json"] = {
+        "schema": "qms.master/instrument@1", "id": "CAL-7", "type": "caliper",
+        "status": "active", "cal_due": later, "unit": "mm", "resolution": 0.01, "u": 0.01,
+        "mpe": 0.03,
+    }  # fmt: skip
+    docs["plan-P-7001-A.json"] = {
+        "schema": "qms.master/plan@1", "id": "P-7001", "rev": "A", "status": "released",
+        "title": "Spacer SP-7", "part_numbers": ["PN-700"], "qualifications": ["DIM-2"],
+        "instruction": "WI-7001 rev A",
+        "characteristics": [length, *([{"id": "chamfer", "kind": "attribute"}] if chamfer else [])],
+    }  # fmt: skip
+    folder.mkdir(parents=True)
+    for name, doc in docs.items():
+        (folder / name).write_text(json.dumps(doc, indent=2), encoding="utf-8")
+
+
+__all__ = ["STATION", "Tmux", "pin_verifier", "write_bench_master"]

@@ -85,8 +85,11 @@ def test_sigkill_at_random_moments_never_loses_a_reported_record_or_breaks_the_c
                 reader.first.wait(30)
                 time.sleep(rng.uniform(0.0, 0.25))
             child.send_signal(signal.SIGKILL)
-            _, err = child.communicate(timeout=30)
+            child.wait(timeout=30)
+            # Not communicate(): it would read stdout too, racing the reader for its lines
+            # and closing the stream under it.
             reader.join(timeout=30)
+            err = child.stderr.read() if child.stderr is not None else ""
         assert child.returncode == -signal.SIGKILL, err
         kills += 1
         reported.extend(reader.seqs)

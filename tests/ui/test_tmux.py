@@ -7,9 +7,7 @@ to today (calibration and qualification valid for months).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,58 +15,11 @@ import pytest
 from sim.serial_gauge import SerialGaugeSim
 from station.schemas import schema_errors
 from station.store import Store
-from tests.helpers.terminal import STATION, Tmux
+from tests.helpers.terminal import STATION, Tmux, write_bench_master
 
 
 def write_master(folder: Path) -> None:
-    today = datetime.now(UTC).date()
-    later = (today + timedelta(days=180)).isoformat()
-    docs = {
-        "operator-op-70.json": {
-            "schema": "qms.master/operator@1",
-            "id": "op-70",
-            "name": "T. Terminal",
-            "badge": "B-7001",
-            "active": True,
-            "qualifications": [{"code": "DIM-2", "expires": later}],
-        },
-        "instrument-CAL-7.json": {
-            "schema": "qms.master/instrument@1",
-            "id": "CAL-7",
-            "type": "caliper",
-            "status": "active",
-            "cal_due": later,
-            "unit": "mm",
-            "resolution": 0.01,
-            "u": 0.01,
-            "mpe": 0.03,
-        },
-        "plan-P-7001-A.json": {
-            "schema": "qms.master/plan@1",
-            "id": "P-7001",
-            "rev": "A",
-            "status": "released",
-            "title": "Spacer SP-7",
-            "part_numbers": ["PN-700"],
-            "qualifications": ["DIM-2"],
-            "instruction": "WI-7001 rev A",
-            "characteristics": [
-                {
-                    "id": "length",
-                    "kind": "variable",
-                    "nominal": 10.0,
-                    "lsl": 9.9,
-                    "usl": 10.1,
-                    "unit": "mm",
-                    "instrument_type": "caliper",
-                },
-                {"id": "chamfer", "kind": "attribute"},
-            ],
-        },
-    }
-    folder.mkdir(parents=True)
-    for name, doc in docs.items():
-        (folder / name).write_text(json.dumps(doc, indent=2), encoding="utf-8")
+    write_bench_master(folder, {"op-70": {"name": "T. Terminal", "badge": "B-7001"}}, chamfer=True)
 
 
 @pytest.fixture
