@@ -43,14 +43,20 @@ from station.bench.inputs import (
 from station.bench.notice import Notice, error, info, warn
 from station.bench.workflow import Mode, Workflow, poll_targets
 from station.core.caldue import DEFAULT_HORIZON_DAYS
-from station.core.signing import REDO_REASONS
 from station.settings import Config
 from station.store import Record, Store, StoreError
 from station.ui import outcome
 from station.ui.details import DetailsScreen, details_text
-from station.ui.dialogs import CodeDialog, ConfirmDialog, HistoryScreen, mandatory_dialog
+from station.ui.dialogs import (
+    CodeDialog,
+    ConfirmDialog,
+    HistoryScreen,
+    mandatory_dialog,
+    redo_dialog,
+)
 from station.ui.duelist import DueScreen
 from station.ui.header import fit_line, input_lines, key_bar, status_line
+from station.ui.offered import offered
 from station.ui.outcome import Outcome
 from station.ui.pindialog import PinDialog, ReasonDialog
 from station.ui.screens import (
@@ -414,39 +420,7 @@ class BenchApp(App[int]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Offer only the keys that make sense in the current mode (keeps the footer short)."""
-        st = self.wf.state
-        mode = st.mode
-        if action == "judge" and mode is Mode.STUDY:
-            return st.study is not None and st.study.attribute
-        if action == "judge":
-            return (
-                mode is Mode.INSPECTING
-                and st.plan is not None
-                and any(c.kind == "attribute" for c in st.plan.characteristics)
-            )
-        if action == "redo":
-            return mode in (Mode.INSPECTING, Mode.STUDY)
-        if action == "poll":
-            return mode in (Mode.INSPECTING, Mode.CHECK, Mode.CALIBRATION) and any(
-                r.mode == "poll" for r in self.readers
-            )
-        if action == "check":
-            return mode is Mode.READY
-        if action == "leave_check":
-            return (
-                mode in (Mode.CHECK, Mode.CALIBRATION)
-                or st.calibration is not None
-                or st.study is not None
-            )
-        if action == "abandon":
-            return st.draft is not None and st.operator is not None
-        if action == "logout":
-            return st.operator is not None
-        if action == "override":  # the interlock's signed door (`station.bench.override`)
-            return mode is Mode.INSPECTING and self.config.interlock.allow_override
-        if action == "due":  # a technician's list: not offered while a part is measured
-            return mode in (Mode.IDLE, Mode.READY, Mode.CALIBRATION)
-        return True  # details, history, quit
+        return offered(action, self.wf, self.config, self.readers)
 
     def action_judge(self, passed: bool) -> None:
         """p / f: the operator's verdict on the next attribute characteristic."""
@@ -464,15 +438,7 @@ class BenchApp(App[int]):
             if notice is not None:
                 self.apply(notice)
 
-        dialog = CodeDialog(
-            "REDO A READING (signed)",
-            ["why is the last reading taken again?  Esc: no redo"],
-            REDO_REASONS,
-            "note (optional), Enter",
-            lambda code, note: self._call(lambda: self.wf.redo(code, note)),
-            cancellable=True,
-        )
-        self.push_screen(dialog, closed)
+        self.push_screen(redo_dialog(self.wf, self._call), closed)
 
     def action_poll(self) -> None:
         """space / Enter on empty: ask the poll input the next characteristic needs."""

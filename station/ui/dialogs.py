@@ -23,6 +23,7 @@ from textual.widgets.option_list import Option
 from station.bench.notice import Notice
 from station.bench.spc_watch import SPC_CAUSES
 from station.bench.workflow import NC_REASONS, Mode, Workflow
+from station.core.signing import REDO_REASONS
 from station.store import Record, Store, StoreError
 from station.ui import render
 from station.ui.render import styled
@@ -232,4 +233,16 @@ def mandatory_dialog(
     return None
 
 
-__all__ = ["CodeDialog", "ConfirmDialog", "HistoryScreen", "mandatory_dialog"]
+def redo_dialog(wf: Workflow, call: Callable[[Callable[[], Notice]], Notice]) -> CodeDialog:
+    """Ctrl+R where redos are signed: the reason code (and a note) first; Esc: no redo."""
+    return CodeDialog(
+        "REDO A READING (signed)",
+        ["why is the last reading taken again?  Esc: no redo"],
+        REDO_REASONS,
+        "note (optional), Enter",
+        lambda code, note: call(lambda: wf.redo(code, note)),
+        cancellable=True,
+    )
+
+
+__all__ = ["CodeDialog", "ConfirmDialog", "HistoryScreen", "mandatory_dialog", "redo_dialog"]

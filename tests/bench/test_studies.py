@@ -14,6 +14,7 @@ import pytest
 from drivers.base import Reading
 from station.bench.notice import Notice
 from station.bench.workflow import Mode, Workflow, poll_targets
+from station.ui.offered import offered
 from station.core.msa_type1 import type1
 from station.schemas import schema_errors
 from station.settings import Config
@@ -171,6 +172,7 @@ def test_the_inputs_follow_the_instrument_under_study(
     readers = [Input("balance", "poll"), Input("caliper", "poll"), Input("torque", "poll")]
     chosen, why = poll_targets(wf, readers)
     assert [r.name for r in chosen] == ["caliper"], why
+    assert offered("poll", wf, wf.ctx.config, readers)  # the bench offers the poll key
     # The instrument falls overdue mid-study: the screen says why before a reading is refused.
     inst = store.master_doc("instrument", "CAL-0042")
     assert inst is not None
