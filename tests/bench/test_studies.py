@@ -14,11 +14,11 @@ import pytest
 from drivers.base import Reading
 from station.bench.notice import Notice
 from station.bench.workflow import Mode, Workflow, poll_targets
-from station.ui.offered import offered
 from station.core.msa_type1 import type1
 from station.schemas import schema_errors
 from station.settings import Config
 from station.store import Record, Store
+from station.ui.offered import offered
 from tests.helpers.clocks import SettableClock
 from tests.helpers.study_setup import TYPE1_VALUES, publish_procedure, qualify
 
