@@ -43,6 +43,7 @@ def to_doc(study: Study) -> dict[str, Any]:
             for r in study.readings
         ],
         "redo": study.redo,
+        "redo_reason": None if study.redo_reason is None else list(study.redo_reason),
         "inputs": sorted(study.inputs),
     }
 
@@ -100,8 +101,16 @@ def from_doc(doc: dict[str, Any], master: MasterData) -> Study:
         part=doc.get("part"),
         readings=readings,
         redo=None if redo is None else int(redo),
+        redo_reason=_reason(doc.get("redo_reason")),
         inputs=set(doc.get("inputs", [])),
     )
+
+
+def _reason(value: Any) -> tuple[str, str] | None:
+    """A stored redo reason ([code, note]); a draft from before reasons has none."""
+    if isinstance(value, list) and len(value) == 2 and all(isinstance(v, str) for v in value):
+        return (value[0], value[1])
+    return None
 
 
 __all__ = ["STUDY_DRAFT_SCHEMA", "from_doc", "is_study_doc", "to_doc"]

@@ -37,6 +37,7 @@ from station.core.model import Instrument, Operator, Plan, Procedure, Standard
 from station.core.msa_attribute import Decision
 from station.core.msa_tables import MsaError
 from station.core.scan import InstrumentScan, Scan, StandardScan, normalize
+from station.core.signing import REDO_REASONS
 from station.core.study_record import STUDY_KINDS
 from station.core.units import UnitError, convert
 from station.store import StoreError
@@ -333,20 +334,44 @@ def decision(ctx: BenchContext, passed: bool) -> Notice:
     return _commit(ctx, study, taken, replaces, None)
 
 
-def redo(ctx: BenchContext) -> Notice:
-    """Ctrl+R: the next value or decision replaces the last reading."""
+def redo(ctx: BenchContext, reason: str | None = None, note: str = "") -> Notice:
+    """Ctrl+R: the next value or decision replaces the last reading; with `reason` (one of
+    `REDO_REASONS`, required when redos are signed) and a free `note`."""
     study = ctx.state.study
     assert study is not None
+    if reason is None and signing.needs(ctx, "redo"):
+        return error("a redo is signed here: give its reason", "codes: " + ", ".join(REDO_REASONS))
+    if reason is not None and reason not in REDO_REASONS:
+        return error(f"unknown redo reason {reason!r}", "codes: " + ", ".join(REDO_REASONS))
     before = copy.deepcopy(study)
-    return _kept(ctx, study, before, _owner_problem(ctx, study) or study.start_redo())
+    why = None if reason is None else (reason, note.strip())
+    return _kept(ctx, study, before, _owner_problem(ctx, study) or study.start_redo(why))
 
 
 def _commit(
-    ctx: BenchContext, study: Study, taken: Taken, replaces: int | None, input_name: str | None
+    ctx: BenchContext,
+    study: Study,
+    taken: Taken,
+    replaces: int | None,
+    input_name: str | None,
+    *,
+    signatures: list[dict[str, Any]] | None = None,
 ) -> Notice:
-    """Take a reading: written first (with its replaced one's event), then shown."""
-    before = copy.deepcopy(study)
+    """Take a reading: written first (with its replaced one's event), then shown; a
+    replacement is signed first where `[signatures] required` lists "redo"."""
     old = None if replaces is None else study.readings[replaces]
+    if old is not None and signatures is None and signing.needs(ctx, "redo"):
+        shown_old = old.decision or f"{old.value:g} {study.procedure.unit}"
+        shown_new = taken.decision or f"{taken.value:g} {study.procedure.unit}"
+        return signing.request(
+            ctx,
+            "redo",
+            f"replacement of {old.label()} ({shown_old} by {shown_new})",
+            lambda sigs: _commit(ctx, study, taken, replaces, input_name, signatures=sigs),
+            again="take the reading again",
+        )
+    code, note = study.redo_reason or (None, "")
+    before = copy.deepcopy(study)
     study.take(taken, replaces)
     if input_name is not None:
         study.inputs.add(input_name)
@@ -363,7 +388,10 @@ def _commit(
                 study=study.kind,
                 old=old.body(),
                 new=taken.body(),
+                **({"reason": code, "note": note} if code else {}),
             )
+            if signatures:
+                body["signatures"] = signatures
             ctx.store.append_and_clear_draft("event", body, next_draft=lambda _r: doc)
     except StoreError as exc:
         study.__dict__.update(before.__dict__)

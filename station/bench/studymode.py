@@ -108,6 +108,7 @@ class Study:
     part: str | None = None  # the part the next reading belongs to
     readings: list[Taken] = field(default_factory=list)
     redo: int | None = None  # the index the next reading replaces
+    redo_reason: tuple[str, str] | None = None  # (code, note) of that redo, where signed
     record: Record | None = None  # the `study` record once written
     inputs: set[str] = field(default_factory=set)
 
@@ -402,10 +403,11 @@ class Study:
             self.readings.append(taken)
         else:
             self.readings[replaces] = taken
-        self.redo = None
+        self.redo = self.redo_reason = None
 
-    def start_redo(self) -> Notice:
-        """Ctrl+R: the next value or decision replaces the last reading taken."""
+    def start_redo(self, reason: tuple[str, str] | None = None) -> Notice:
+        """Ctrl+R: the next value or decision replaces the last reading taken (`reason`:
+        its code and note, where redos are signed)."""
         if self.record is not None or not self.readings:
             return error("nothing to redo: no reading taken in this study yet")
         last = self.readings[-1]
@@ -415,7 +417,9 @@ class Study:
                 "redo it"
             )
         self.redo = len(self.readings) - 1
-        return info(f"the next {self._what()} replaces {last.label()}")
+        self.redo_reason = reason
+        text = f"the next {self._what()} replaces {last.label()}"
+        return info(text) if reason is None else ok(f"{text} ({reason[0]})")
 
     # -- the result -------------------------------------------------------------------------
 

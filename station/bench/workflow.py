@@ -255,14 +255,12 @@ class Workflow:
         if self.ctx.state.sign_request is not None:
             return signing.busy(self.ctx)
         if self.ctx.state.study is not None and self.ctx.state.mode is Mode.STUDY:
-            return studying.redo(self.ctx)
+            return studying.redo(self.ctx, reason, note)
         return inspecting.redo(self.ctx, reason, note)
 
     def redo_needs_reason(self) -> bool:
-        """True when a redo of an inspection reading is signed and so needs a reason code."""
-        st = self.ctx.state
-        in_study = st.study is not None and st.mode is Mode.STUDY
-        return not in_study and inspecting.redo_needs_reason(self.ctx)
+        """True when a redo (of an inspection or a study reading) is signed: it needs a code."""
+        return inspecting.redo_needs_reason(self.ctx)
 
     def abandon(self) -> Notice:
         """Abandon the inspection in progress (recorded as an event, never silently)."""

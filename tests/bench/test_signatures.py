@@ -512,6 +512,37 @@ def test_a_redo_is_signed_with_its_reason_and_cancelling_keeps_the_old_value(
     assert store.verify().ok
 
 
+def test_a_redo_in_a_study_is_signed_with_its_reason_and_survives_a_restart(
+    store: Store, signed_config: Config, clock: SettableClock, rd: RD, swf: Workflow
+) -> None:
+    redo = dataclasses.replace(
+        signed_config,
+        signatures=dataclasses.replace(signed_config.signatures, required=("redo",)),
+    )
+    publish_procedure(store, "T1-CALIPER", "type-1", tolerance=0.1, readings=25)
+    qualify(store, "op-17")
+    wf = Workflow(store, redo, clock)
+    wf.scan("B-1017")
+    for scan in ("T1-CALIPER", "CAL-0042", "GB-10"):
+        wf.scan(scan)
+    assert caliper(wf, rd, 10.03).recorded
+    assert wf.redo_needs_reason() and wf.redo().refused
+    assert wf.redo("misread", "jaws not closed").level == "ok"
+    # The bench restarts with the redo armed: its reason is in the draft.
+    wf = Workflow(store, redo, clock)
+    wf.load_unfinished()
+    wf.scan("B-1017")
+    n = caliper(wf, rd, 10.0)
+    assert "I sign this replacement of a reading as its author" in n.text, n.lines()
+    wf.scan("B-1017")
+    assert wf.sign(PIN_17).level != "error"
+    [ev] = events(store, "reading-replaced")
+    detail = ev.body["detail"]
+    assert (detail["old"]["value"], detail["new"]["value"]) == (10.03, 10.0)
+    assert (detail["reason"], detail["note"]) == ("misread", "jaws not closed")
+    assert [s["operator"] for s in ev.body["signatures"]] == ["op-17"]
+
+
 def test_a_request_left_waiting_past_the_timeout_needs_the_badge_again(
     swf: Workflow, store: Store, clock: SettableClock, rd: RD
 ) -> None:
