@@ -17,6 +17,7 @@ from station.bench.context import BenchContext
 from station.bench.interlock import Refusal, characteristic_in_hand
 from station.bench.notice import Notice, error, ok, warn
 from station.bench.state import Mode
+from station.core.fitness import Fitness
 from station.core.model import Characteristic, Instrument
 from station.store import StoreError
 
@@ -93,9 +94,16 @@ def _study_refusal(ctx: BenchContext, inst: Instrument | None, input_name: str) 
     fixed = ctx.fixed_instrument(input_name)
     if fixed is not None and fixed != inst.id:
         return f"input {input_name} is fixed to instrument {fixed}, not {inst.id} under study"
-    current = ctx.master.instrument(inst.id) or inst
-    fit = ctx.fitness(current, None)
+    fit = study_fitness(ctx, inst)
     return None if fit.usable else Refusal(inst.id, fit.reasons, fixed is not None).text()
+
+
+def study_fitness(ctx: BenchContext, inst: Instrument) -> Fitness:
+    """The interlock for the instrument under study by the master data the QMS holds now
+    (the study keeps the instrument as scanned: it may since have been quarantined or fallen
+    overdue); no characteristic, so no study gate."""
+    ctx.refresh_master()
+    return ctx.fitness(ctx.master.instrument(inst.id) or inst, None)
 
 
 def refuse_inputs(ctx: BenchContext, refusal: Refusal, *, bound_to: str | None = None) -> list[str]:
@@ -237,5 +245,6 @@ __all__ = [
     "poll_inputs_for",
     "refuse_inputs",
     "select_instrument",
+    "study_fitness",
     "unfit",
 ]

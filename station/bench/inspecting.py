@@ -21,7 +21,6 @@ from station.bench.state import Mode
 from station.core.gate import assess_operator
 from station.core.inspection import Measurement, measure_attribute, plan_result
 from station.core.scan import PartScan
-from station.core.signing import REDO_REASONS
 from station.store import StorageBudgetExceeded, StoreError
 
 
@@ -135,18 +134,15 @@ def accept(
                 lambda sigs: accept(ctx, m, sigs),
                 again="take the reading again",
             )
-        code, note = st.redo_reason or (None, "")
-        # The replaced value stays in the audit trail (21 CFR 11.10(e) spirit).
-        replaced = ctx.event_body(
-            "reading-replaced",
+        replaced = signing.replaced_event(
+            ctx,
+            st.redo_reason,
+            signatures,
             plan=d.plan.id,
             part=d.part.body(),
             old=old.body(),
             new=m.body(),
-            **({"reason": code, "note": note} if code else {}),
         )
-        if signatures:
-            replaced["signatures"] = signatures
     try:
         if plan_result(new.plan, new.measurements.values()) is not None:
             return complete(ctx, new, replaced, m)
@@ -171,21 +167,15 @@ def _shown(m: Measurement) -> str:
     return f"{m.value:g} {m.unit}" if m.kind == "variable" else m.verdict
 
 
-def redo_needs_reason(ctx: BenchContext) -> bool:
-    """True when a redo is signed (`[signatures] required` lists "redo"): it needs a code."""
-    return signing.needs(ctx, "redo")
-
-
 def redo(ctx: BenchContext, reason: str | None = None, note: str = "") -> Notice:
     """Let the next value replace the last one taken (before completion); with `reason`
     (one of `REDO_REASONS`, required when redos are signed) and a free `note`."""
     st = ctx.state
     if st.draft is None or st.last_key is None or st.last_key not in st.draft.measurements:
         return error("nothing to redo: no reading taken in this inspection yet")
-    if reason is None and redo_needs_reason(ctx):
-        return error("a redo is signed here: give its reason", "codes: " + ", ".join(REDO_REASONS))
-    if reason is not None and reason not in REDO_REASONS:
-        return error(f"unknown redo reason {reason!r}", "codes: " + ", ".join(REDO_REASONS))
+    refused = signing.redo_refusal(ctx, reason)
+    if refused is not None:
+        return refused
     st.redo = st.last_key
     st.redo_reason = None if reason is None else (reason, note.strip())
     c, s = st.last_key
@@ -219,4 +209,4 @@ def abandon(ctx: BenchContext) -> Notice:
     return warn(f"inspection of part {d.part.number} abandoned")
 
 
-__all__ = ["abandon", "accept", "judge_attribute", "redo", "redo_needs_reason", "start"]
+__all__ = ["abandon", "accept", "judge_attribute", "redo", "start"]

@@ -38,6 +38,7 @@ from station.bench.pinledger import OPERATOR_LOCKED, PIN_ACCEPTED, PIN_FAILED
 from station.core.model import Operator
 from station.core.pin import VerifierError, verify_pin
 from station.core.signing import (
+    REDO_REASONS,
     Meaning,
     Method,
     PinState,
@@ -124,6 +125,32 @@ class PinTarget:
 def needs(ctx: BenchContext, action: SignAction) -> bool:
     """True when `[signatures] required` lists `action`."""
     return ctx.config.signatures.needs(action)
+
+
+def redo_refusal(ctx: BenchContext, reason: str | None) -> Notice | None:
+    """Why a redo with `reason` is refused: a signed redo names one of `REDO_REASONS`."""
+    codes = "codes: " + ", ".join(REDO_REASONS)
+    if reason is None and needs(ctx, "redo"):
+        return error("a redo is signed here: give its reason", codes)
+    if reason is not None and reason not in REDO_REASONS:
+        return error(f"unknown redo reason {reason!r}", codes)
+    return None
+
+
+def replaced_event(
+    ctx: BenchContext,
+    reason: tuple[str, str] | None,
+    signatures: list[dict[str, Any]] | None,
+    **detail: Any,
+) -> dict[str, Any]:
+    """The `reading-replaced` event of a redo (inspection or study): the old and new value
+    in `detail`, the redo's reason code and note, and the signatures of a signed redo. The
+    replaced value stays in the audit trail (21 CFR 11.10(e))."""
+    why = {} if reason is None else {"reason": reason[0], "note": reason[1]}
+    body = ctx.event_body("reading-replaced", **detail, **why)
+    if signatures:
+        body["signatures"] = signatures
+    return body
 
 
 def _pin_state(ctx: BenchContext, operator_id: str) -> PinState:
@@ -342,6 +369,8 @@ __all__ = [
     "needs",
     "pin_result",
     "pin_target",
+    "redo_refusal",
+    "replaced_event",
     "request",
     "submit_pin",
 ]

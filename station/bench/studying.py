@@ -27,6 +27,7 @@ from typing import Any
 
 from drivers.base import Reading
 from station.bench import jobdraft, session, signing
+from station.bench.binding import study_fitness
 from station.bench.context import BenchContext
 from station.bench.notice import Notice, bad_news, error, info, ok, warn
 from station.bench.state import Mode
@@ -37,7 +38,6 @@ from station.core.model import Instrument, Operator, Plan, Procedure, Standard
 from station.core.msa_attribute import Decision
 from station.core.msa_tables import MsaError
 from station.core.scan import InstrumentScan, Scan, StandardScan, normalize
-from station.core.signing import REDO_REASONS
 from station.core.study_record import STUDY_KINDS
 from station.core.units import UnitError, convert
 from station.store import StoreError
@@ -295,12 +295,9 @@ def _value(ctx: BenchContext, study: Study, input_name: str, r: Reading) -> Noti
     refused = study.refuse(False, input_name, fixed)
     if refused is not None:
         return refused
-    assert study.instrument is not None
-    # Judged by the master data the QMS holds now: an instrument quarantined or fallen
-    # overdue mid-study takes no more readings (the study keeps the one it was scanned as).
-    ctx.refresh_master()
-    inst = ctx.master.instrument(study.instrument.id) or study.instrument
-    fit = ctx.fitness(inst, None)
+    inst = study.instrument
+    assert inst is not None
+    fit = study_fitness(ctx, inst)  # quarantined or overdue since the scan: no more readings
     if not fit.usable:
         ctx.record_attempt(
             "reading-refused",
@@ -339,13 +336,16 @@ def redo(ctx: BenchContext, reason: str | None = None, note: str = "") -> Notice
     `REDO_REASONS`, required when redos are signed) and a free `note`."""
     study = ctx.state.study
     assert study is not None
-    if reason is None and signing.needs(ctx, "redo"):
-        return error("a redo is signed here: give its reason", "codes: " + ", ".join(REDO_REASONS))
-    if reason is not None and reason not in REDO_REASONS:
-        return error(f"unknown redo reason {reason!r}", "codes: " + ", ".join(REDO_REASONS))
+    refused = signing.redo_refusal(ctx, reason)
+    if refused is not None:
+        return refused
     before = copy.deepcopy(study)
     why = None if reason is None else (reason, note.strip())
     return _kept(ctx, study, before, _owner_problem(ctx, study) or study.start_redo(why))
+
+
+def _shown(study: Study, t: Taken) -> str:
+    return t.decision or f"{t.value:g} {study.procedure.unit}"
 
 
 def _commit(
@@ -361,37 +361,33 @@ def _commit(
     replacement is signed first where `[signatures] required` lists "redo"."""
     old = None if replaces is None else study.readings[replaces]
     if old is not None and signatures is None and signing.needs(ctx, "redo"):
-        shown_old = old.decision or f"{old.value:g} {study.procedure.unit}"
-        shown_new = taken.decision or f"{taken.value:g} {study.procedure.unit}"
         return signing.request(
             ctx,
             "redo",
-            f"replacement of {old.label()} ({shown_old} by {shown_new})",
+            f"replacement of {old.label()} ({_shown(study, old)} by {_shown(study, taken)})",
             lambda sigs: _commit(ctx, study, taken, replaces, input_name, signatures=sigs),
             again="take the reading again",
         )
-    code, note = study.redo_reason or (None, "")
+    reason = study.redo_reason
     before = copy.deepcopy(study)
     study.take(taken, replaces)
     if input_name is not None:
         study.inputs.add(input_name)
-    shown = taken.decision or f"{taken.value:g} {study.procedure.unit}"
-    text = f"{taken.label()}: {shown}"
+    text = f"{taken.label()}: {_shown(study, taken)}"
     doc = to_doc(study)
     try:
         if old is None:
             ctx.store.save_draft(doc)
         else:  # the replaced reading stays in the audit trail (21 CFR 11.10(e) spirit)
-            body = ctx.event_body(
-                "reading-replaced",
+            body = signing.replaced_event(
+                ctx,
+                reason,
+                signatures,
                 procedure={"id": study.procedure.id, "rev": study.procedure.rev},
                 study=study.kind,
                 old=old.body(),
                 new=taken.body(),
-                **({"reason": code, "note": note} if code else {}),
             )
-            if signatures:
-                body["signatures"] = signatures
             ctx.store.append_and_clear_draft("event", body, next_draft=lambda _r: doc)
     except StoreError as exc:
         study.__dict__.update(before.__dict__)

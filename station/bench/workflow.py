@@ -260,7 +260,7 @@ class Workflow:
 
     def redo_needs_reason(self) -> bool:
         """True when a redo (of an inspection or a study reading) is signed: it needs a code."""
-        return inspecting.redo_needs_reason(self.ctx)
+        return signing.needs(self.ctx, "redo")
 
     def abandon(self) -> Notice:
         """Abandon the inspection in progress (recorded as an event, never silently)."""

@@ -189,6 +189,7 @@ class Bridge:
     # -- network -----------------------------------------------------------------------------
 
     def _connect(self) -> bool:
+        self._subscribed = False  # until this connection's SUBACK: read whatever waits
         props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         props.SessionExpiryInterval = self.cfg.central.session_expiry_s
         try:
