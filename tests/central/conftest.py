@@ -303,6 +303,10 @@ class Probe:
         mids = [self.client.publish(t, p, qos=1, retain=retain).mid for t, p in items]
         self.pump_until(lambda: all(m in self.results for m in mids), 60.0, "PUBACKs")
 
+    def publish_records(self, envs: list[dict[str, Any]]) -> None:
+        """Publish record envelopes on their own topics, as stations do (QoS 1)."""
+        self.publish_many([(topic_of(e), json.dumps(e).encode()) for e in envs])
+
     def acks(self) -> dict[str, dict[str, Any]]:
         """The last ack each station got, by station id."""
         out: dict[str, dict[str, Any]] = {}

@@ -14,7 +14,7 @@ from typing import Any
 import psycopg
 
 from sim.mosquitto import Mosquitto
-from tests.central.conftest import ROOT, Bridge, Probe, chain, query, topic_of
+from tests.central.conftest import ROOT, Bridge, Probe, chain, query
 from tests.helpers.chains import seal
 
 
@@ -37,7 +37,7 @@ def test_10000_records_from_3_stations_are_stored_exactly_once(
     interleaved = [env for trio in zip(*chains.values(), strict=False) for env in trio]
     interleaved += chains["bench-01"][3333:]
     resent = interleaved[1000:1500]  # a station re-sends what it has not seen acked
-    probe.publish_many([(topic_of(e), json.dumps(e).encode()) for e in interleaved + resent])
+    probe.publish_records(interleaved + resent)
     wait_acked(probe, {s: c[-1] for s, c in chains.items()}, 60.0)
     assert {s: a["hash"] for s, a in probe.acks().items()} == {
         s: c[-1]["hash"] for s, c in chains.items()
@@ -94,10 +94,10 @@ def test_a_forked_chain_raises_its_alert_and_holds_the_acks(
     bridge = start_bridge(pg_dsn, mosquitto.port)
     probe.subscribe("qms/v1/plant-a/+/ack")
     envs = chain(5)
-    probe.publish_many([(topic_of(e), json.dumps(e).encode()) for e in envs])
+    probe.publish_records(envs)
     wait_acked(probe, {"bench-01": envs[-1]}, 20.0)
     fork = chain(1, start=3, prev=envs[1]["hash"], tag="-replaced-store")
-    probe.publish_many([(topic_of(e), json.dumps(e).encode()) for e in fork])
+    probe.publish_records(fork)
     wait_acked(probe, {"bench-01": envs[1]}, 20.0)  # held below the conflict
     assert probe.acks()["bench-01"] == {"seq": 2, "hash": envs[1]["hash"]}
     assert "ERROR station.central: CONFLICT plant-a/bench-01 seq 3 (seq-reused)" in bridge.log
@@ -178,7 +178,7 @@ def test_a_station_back_online_gets_its_ack_again_at_once(
     bridge = start_bridge(pg_dsn, mosquitto.port)
     probe.subscribe("qms/v1/plant-a/+/ack")
     envs = chain(5)
-    probe.publish_many([(topic_of(e), json.dumps(e).encode()) for e in envs])
+    probe.publish_records(envs)
     wait_acked(probe, {"bench-01": envs[-1]}, 20.0)
     before = len(probe.messages)
     birth = {
@@ -209,7 +209,7 @@ def test_a_slow_database_pushes_back_on_the_broker_and_loses_nothing(
     envs = chain(2000)
     with psycopg.connect(pg_dsn) as blocker:
         blocker.execute("LOCK TABLE records IN ACCESS EXCLUSIVE MODE")
-        probe.publish_many([(topic_of(e), json.dumps(e).encode()) for e in envs])
+        probe.publish_records(envs)
         bridge.wait_ready(lambda: "database behind" in bridge.log, 20.0, "the read pause")
         waiting = int(bridge.log.split("database behind: ")[1].split()[0])
         assert waiting < 300, bridge.log  # 4 batches of 50, plus at most one read burst

@@ -25,7 +25,7 @@ from sim.mosquitto import Mosquitto
 from sim.net import wait_until
 from station.central import load_central_config
 from station.central.config import ConfigError
-from tests.central.conftest import ROOT, Bridge, Probe, query, topic_of
+from tests.central.conftest import ROOT, Bridge, Probe, query
 from tests.export.conftest import PROBE, build_reader_venv, venv_dir
 from tests.helpers.chains import ZERO, seal
 from tests.helpers.records import inspection, measurement, numbered_event
@@ -152,7 +152,7 @@ def test_two_replicas_write_each_committed_inspection_exactly_once(
     bad = dict(chains["bench-03"][0], id="bench-03-bad")  # hash does not match: rejected
     bad["body"] = {**bad["body"], "part": {**bad["body"]["part"], "serial": "REJECTED"}}
     msgs = [*mixed, *resent, other, bad]
-    probe.publish_many([(topic_of(e), json.dumps(e).encode()) for e in msgs])
+    probe.publish_records(msgs)
     probe.pump_until(
         lambda: all(probe.acks().get(s, {}).get("seq") == 400 for s in ("bench-01", "bench-03")),
         60.0,
@@ -220,7 +220,7 @@ def test_a_folder_gone_loses_no_record_and_the_files_follow_when_it_is_back(
     probe.subscribe("qms/v1/plant-a/+/ack")
     pool.rmdir()  # the share unmounted, say: the writes fail
     records = station_chain("bench-01", 60)
-    probe.publish_many([(topic_of(e), json.dumps(e).encode()) for e in records])
+    probe.publish_records(records)
     probe.pump_until(lambda: probe.acks().get("bench-01", {}).get("seq") == 60, 30.0, "acks")
     assert query(pg_dsn, "SELECT count(*) FROM records") == [(60,)]  # stored and acked
     bridge.wait_ready(lambda: "not written" in bridge.log, 10.0, "the failure logged")

@@ -13,6 +13,7 @@ import json
 import sqlite3
 from contextlib import closing
 from functools import cache
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -58,4 +59,22 @@ def contract_errors(record: dict[str, Any]) -> list[str]:
     return [f"{e.json_path}: {e.message}" for e in _record_validator().iter_errors(record)]
 
 
-__all__ = ["CONTRACT_SCHEMAS", "central_records", "contract_errors", "wait_for_central"]
+def delivery_problems(recs: list[dict[str, Any]]) -> list[str]:
+    """What is wrong with one station's records at the central ([]: each seq once from 1, no
+    gap, every `prev` the hash before it, every record valid against the contract)."""
+    out = []
+    if [r["seq"] for r in recs] != list(range(1, len(recs) + 1)):
+        out.append(f"seqs are not 1..{len(recs)} once each: {[r['seq'] for r in recs]}")
+    out += [f"#{b['seq']}: prev is not #{a['seq']}'s hash" for a, b in pairwise(recs)
+            if b["prev"] != a["hash"]]  # fmt: skip
+    out += [f"#{r['seq']} ({r['type']}): {e}" for r in recs for e in contract_errors(r)]
+    return out
+
+
+__all__ = [
+    "CONTRACT_SCHEMAS",
+    "central_records",
+    "contract_errors",
+    "delivery_problems",
+    "wait_for_central",
+]

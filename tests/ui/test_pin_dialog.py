@@ -16,6 +16,7 @@ import pytest
 from station.bench.workflow import Mode
 from station.core.pin import make_verifier
 from station.settings import Config, InterlockSettings, SignatureSettings
+from station.store import Store
 from station.ui.pindialog import PinDialog
 from tests.helpers.stores import open_store
 from tests.ui.conftest import Harness, Sims, fixed_clock
@@ -23,16 +24,25 @@ from tests.ui.conftest import Harness, Sims, fixed_clock
 PIN = "583920"
 
 
+def cheap(pin: str) -> str:
+    return make_verifier(pin, salt=b"ui-test-salt-16b", n=16, r=1, p=1)
+
+
+def store_with_pin(cfg: Config) -> Store:
+    """A real store for `cfg` where op-17 (A. Inspector) signs with `PIN`."""
+    store = open_store(cfg, fixed_clock)
+    doc = store.master_doc("operator", "op-17")
+    assert doc is not None
+    store.apply_master("operator", "op-17", doc | {"pin": cheap(PIN)}, source="mqtt")
+    return store
+
+
 @pytest.fixture
 def signing_harness(cfg: Config, sims: Sims) -> Any:
     signed = dataclasses.replace(
         cfg, signatures=SignatureSettings(required=("nonconformance",), max_pin_failures=3)
     )
-    store = open_store(signed, fixed_clock)
-    doc = store.master_doc("operator", "op-17")
-    assert doc is not None
-    pin = make_verifier(PIN, salt=b"ui-test-salt-16b", n=16, r=1, p=1)
-    store.apply_master("operator", "op-17", doc | {"pin": pin}, source="mqtt")
+    store = store_with_pin(signed)
     yield Harness(signed, sims, store)
     store.close()
 
@@ -114,16 +124,14 @@ async def test_the_override_on_screen_author_then_approver(cfg: Config, sims: Si
             allow_override=True, override_grace_days=60, approver_qualification="QA-1"
         ),
     )
-    store = open_store(signed, fixed_clock)
+    store = store_with_pin(signed)
     try:
         doc = store.master_doc("operator", "op-17")
         assert doc is not None
-        pin = make_verifier(PIN, salt=b"ui-test-salt-16b", n=16, r=1, p=1)
-        store.apply_master("operator", "op-17", doc | {"pin": pin}, source="mqtt")
         approver = doc | {"id": "op-31", "name": "C. Approver", "badge": "B-1031"}
         approver |= {"qualifications": [{"code": "QA-1", "expires": "2027-12-31"}]}
-        pin31 = make_verifier("777001", salt=b"ui-test-salt-16b", n=16, r=1, p=1)
-        store.apply_master("operator", "op-31", approver | {"pin": pin31}, source="mqtt")
+        approver["pin"] = cheap("777001")
+        store.apply_master("operator", "op-31", approver, source="mqtt")
         h = Harness(signed, sims, store)
         async with h.run() as pilot:
             await h.ready(pilot)
@@ -154,12 +162,8 @@ async def test_the_override_on_screen_author_then_approver(cfg: Config, sims: Si
 @pytest.mark.asyncio
 async def test_a_signed_redo_asks_its_reason_then_the_pin(cfg: Config, sims: Sims) -> None:
     signed = dataclasses.replace(cfg, signatures=SignatureSettings(required=("redo",)))
-    store = open_store(signed, fixed_clock)
+    store = store_with_pin(signed)
     try:
-        doc = store.master_doc("operator", "op-17")
-        assert doc is not None
-        pin = make_verifier(PIN, salt=b"ui-test-salt-16b", n=16, r=1, p=1)
-        store.apply_master("operator", "op-17", doc | {"pin": pin}, source="mqtt")
         h = Harness(signed, sims, store)
         async with h.run() as pilot:
             await h.ready(pilot)
